@@ -1,0 +1,124 @@
+// MT19937 exactly as PyTorch's CPU generator drives it (aten/src/ATen/core/MT19937RNGEngine.h),
+// plus the CPU samplers the watermark references build on: randperm, rand (float32), randint.
+// Text watermarked with a CPU torch.Generator can only be detected by reproducing this stream.
+
+const N = 624
+const M = 397
+const MATRIX_A = 0x9908b0df
+const UPPER_MASK = 0x80000000
+const LOWER_MASK = 0x7fffffff
+
+const U64 = (1n << 64n) - 1n
+
+export class MT19937 {
+  private readonly state = new Uint32Array(N)
+  private index = N
+
+  /** `seed` is the u32 MT seed; torch keeps only the low 32 bits of its 64-bit seed (see torchSeed). */
+  constructor(seed: number) {
+    this.reseed(seed)
+  }
+
+  reseed(seed: number): void {
+    const s = this.state
+    s[0] = seed >>> 0
+    for (let j = 1; j < N; j++) {
+      const prev = s[j - 1] ^ (s[j - 1] >>> 30)
+      s[j] = (Math.imul(1812433253, prev) + j) >>> 0
+    }
+    this.index = N
+  }
+
+  private twist(): void {
+    const s = this.state
+    for (let k = 0; k < N; k++) {
+      const y = (s[k] & UPPER_MASK) | (s[(k + 1) % N] & LOWER_MASK)
+      s[k] = s[(k + M) % N] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0)
+    }
+    this.index = 0
+  }
+
+  nextU32(): number {
+    if (this.index >= N) this.twist()
+    let y = this.state[this.index++]
+    y ^= y >>> 11
+    y ^= (y << 7) & 0x9d2c5680
+    y ^= (y << 15) & 0xefc60000
+    y ^= y >>> 18
+    return y >>> 0
+  }
+}
+
+/**
+ * The u32 that seeds MT19937 after `torch.Generator().manual_seed(seed)`.
+ * Python passes ints < 2**64; negative ones are reinterpreted as two's complement;
+ * MT19937 then keeps only the low 32 bits.
+ */
+export function torchSeed(seed: bigint | number): number {
+  return Number(BigInt.asUintN(32, BigInt(seed)))
+}
+
+/**
+ * Seed arithmetic of lm-watermarking / HF: products are torch int64 tensors (they wrap),
+ * then Python's `% (2**64 - 1)` (floor modulo, non-negative) before manual_seed.
+ */
+export function int64SeedMod(value: bigint): bigint {
+  const wrapped = BigInt.asIntN(64, value)
+  const r = wrapped % U64
+  return r < 0n ? r + U64 : r
+}
+
+/** torch.randperm(n) on CPU: Fisher–Yates, swap i with i + (mt() % (n − i)), no rejection. */
+export function randperm(seed: bigint | number, n: number): Int32Array {
+  if (n >= 214748364) throw new RangeError('randperm: n too large for the CPU small-n path')
+  const mt = new MT19937(torchSeed(seed))
+  const r = new Int32Array(n)
+  for (let i = 0; i < n; i++) r[i] = i
+  for (let i = 0; i < n - 1; i++) {
+    const z = mt.nextU32() % (n - i)
+    const t = r[i]
+    r[i] = r[i + z]
+    r[i + z] = t
+  }
+  return r
+}
+
+/**
+ * Is `token` within randperm(seed, n)[0:prefix]? Follows the token's position through the
+ * swaps instead of building the permutation: at most `prefix` draws, early exit when green.
+ */
+export function inRandpermPrefix(seed: bigint | number, n: number, prefix: number, token: number): boolean {
+  return inRandpermPrefixMt(new MT19937(torchSeed(seed)), n, prefix, token)
+}
+
+/** Same as inRandpermPrefix with a caller-owned generator (already seeded), to avoid allocation. */
+export function inRandpermPrefixMt(mt: MT19937, n: number, prefix: number, token: number): boolean {
+  if (token < 0 || token >= n) return false
+  if (prefix >= n) return true
+  // Step i settles position i; the token is green iff it is moved to (or stays at) some i < prefix.
+  let pos = token
+  for (let i = 0; i < prefix; i++) {
+    const z = mt.nextU32() % (n - i)
+    if (pos === i + z) return true
+    if (pos === i) pos = i + z
+  }
+  return false
+}
+
+/** torch.rand(count) float32 on CPU: (mt() & 0xFFFFFF) · 2^-24, one draw per element. */
+export function randFloat32(seed: bigint | number, count: number): Float32Array {
+  const mt = new MT19937(torchSeed(seed))
+  const out = new Float32Array(count)
+  for (let i = 0; i < count; i++) out[i] = (mt.nextU32() & 0xffffff) * 2 ** -24
+  return out
+}
+
+/** torch.randint(lo, hi, (count,)) on CPU for ranges below 2^32: mt() % range + lo. */
+export function randint(seed: bigint | number, lo: number, hi: number, count: number): Int32Array {
+  const range = hi - lo
+  if (!(range > 0 && range <= 0xffffffff)) throw new RangeError('randint: range must be in (0, 2^32]')
+  const mt = new MT19937(torchSeed(seed))
+  const out = new Int32Array(count)
+  for (let i = 0; i < count; i++) out[i] = (mt.nextU32() % range) + lo
+  return out
+}
