@@ -1,0 +1,29 @@
+// The per-token hot loops of detection, behind one interface so the WebAssembly kernel and its
+// JavaScript reference are interchangeable (and parity-tested against each other).
+
+export type SynthidVariant = 'table' | '2025'
+
+export interface ScoringKernel {
+  readonly name: string
+  /**
+   * out[i] = 1 where position i's context — the `width` ids before it, −1 before the start —
+   * (plus tokens[i] itself when `withToken`) occurs for the first time in the sequence.
+   * Returns the number of first occurrences.
+   */
+  firstOccurrence(tokens: Int32Array, width: number, withToken: boolean, out: Uint8Array): number
+  /** out[i] = Philox uniform of (key, the `width` ids before i with −1 padding, tokens[i]). */
+  philoxUniforms(tokens: Int32Array, width: number, k0: number, k1: number, out: Float32Array): void
+  /** out[i] = 1 iff tokens[i] ∈ torch CPU randperm(seed = seeds[i], vocab)[0 : greenCount]. */
+  mtGreen(seeds: Uint32Array, tokens: Int32Array, vocab: number, greenCount: number, out: Uint8Array): void
+  /**
+   * SynthID g-values for every position i ≥ contextLen (n-gram = tokens[i−contextLen .. i]):
+   * out[(i − contextLen)·depth + l] for layer l, depth = keys.length.
+   */
+  synthidGValues(
+    tokens: Int32Array,
+    contextLen: number,
+    keys: readonly number[],
+    variant: SynthidVariant,
+    out: Uint8Array,
+  ): void
+}
