@@ -57,7 +57,14 @@ function philoxScore(k: ScoringKernel, tokens: Int32Array, first: Uint8Array, u:
   return s
 }
 
-function row(name: string, jsTokens: number, wasmTokens: number, jsRate: number, wasmRate: number, target: number): Row {
+function row(
+  name: string,
+  jsTokens: number,
+  wasmTokens: number,
+  jsRate: number,
+  wasmRate: number,
+  target: number,
+): Row {
   const ratio = wasmRate / jsRate
   return {
     name,
@@ -73,8 +80,8 @@ function row(name: string, jsTokens: number, wasmTokens: number, jsRate: number,
 }
 
 const SYNTHID_KEYS = [
-  654, 400, 836, 123, 340, 443, 597, 160, 57, 29, 590, 639, 13, 715, 468, 990, 966, 226, 324, 585, 118, 504, 421,
-  521, 129, 669, 732, 225, 90, 960,
+  654, 400, 836, 123, 340, 443, 597, 160, 57, 29, 590, 639, 13, 715, 468, 990, 966, 226, 324, 585, 118, 504,
+  421, 521, 129, 669, 732, 225, 90, 960,
 ]
 
 export async function benchKernels(): Promise<Row[]> {
@@ -115,7 +122,9 @@ export async function benchKernels(): Promise<Row[]> {
     const tokens = randomTokens(2000, vocab, 4)
     const out = new Uint8Array(2000)
     const w = rate(2000, 3, () => wasm.mtGreen(seeds, tokens, vocab, green, out))
-    const j = rate(200, 1, () => jsKernel.mtGreen(seeds.subarray(0, 200), tokens.subarray(0, 200), vocab, green, out))
+    const j = rate(200, 1, () =>
+      jsKernel.mtGreen(seeds.subarray(0, 200), tokens.subarray(0, 200), vocab, green, out),
+    )
     rows.push(row('MT19937 membership (V=32000, γ=0.25)', 200, 2000, j, w, 50e3))
   }
   return rows
@@ -132,7 +141,9 @@ export function formatRows(rows: Row[]): string {
     fmt(r.wasmRate),
     `≥ ${fmt(r.target)}`,
     `${r.ratio.toFixed(1)}×`,
-    r.meetsTarget && r.meetsRatio ? 'ok' : `MISS${r.meetsTarget ? '' : ' rate'}${r.meetsRatio ? '' : ' ratio'}`,
+    r.meetsTarget && r.meetsRatio
+      ? 'ok'
+      : `MISS${r.meetsTarget ? '' : ' rate'}${r.meetsRatio ? '' : ' ratio'}`,
   ])
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c].length)))
   const line = (cells: string[]) => `| ${cells.map((s, c) => s.padEnd(widths[c])).join(' | ')} |`

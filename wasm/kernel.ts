@@ -13,15 +13,39 @@ interface KernelExports {
   memory: WebAssembly.Memory
   heapBase(): number
   synthidTablePtr(): number
-  firstOccurrence(tokens: number, n: number, width: number, withToken: number, out: number, table: number, bits: number): number
+  firstOccurrence(
+    tokens: number,
+    n: number,
+    width: number,
+    withToken: number,
+    out: number,
+    scratch: number,
+  ): number
   philoxUniforms(tokens: number, n: number, width: number, k0: number, k1: number, out: number): void
-  mtDivTable(table: number, vocab: number, count: number): void
-  mtGreen(seeds: number, tokens: number, n: number, vocab: number, greenCount: number, div: number, out: number): void
-  synthidGValues(tokens: number, n: number, contextLen: number, keys: number, depth: number, variant: number, out: number): number
+  mtDivTable(table: number, cap: number, vocab: number, count: number): void
+  mtGreen(
+    seeds: number,
+    tokens: number,
+    n: number,
+    vocab: number,
+    greenCount: number,
+    div: number,
+    cap: number,
+    out: number,
+  ): void
+  synthidGValues(
+    tokens: number,
+    n: number,
+    contextLen: number,
+    keys: number,
+    depth: number,
+    variant: number,
+    out: number,
+  ): number
 }
 
 const PAGE = 65536
-const DIV_ENTRY = 12 // bytes per mtDivTable entry
+const DIV_ENTRY = 12 // bytes per mtDivTable entry (three u32 arrays of divCap)
 const align = (x: number) => (x + 15) & ~15 // keeps every region 16-byte aligned
 
 function checkCount(name: string, v: number, max = 0x7fffffff): void {
@@ -29,7 +53,8 @@ function checkCount(name: string, v: number, max = 0x7fffffff): void {
 }
 
 function checkOut(out: { length: number }, need: number): void {
-  if (out.length < need) throw new RangeError(`wasm kernel: output buffer too small (${out.length} < ${need})`)
+  if (out.length < need)
+    throw new RangeError(`wasm kernel: output buffer too small (${out.length} < ${need})`)
 }
 
 export async function createWasmKernel(module: WebAssembly.Module): Promise<ScoringKernel> {
@@ -59,15 +84,14 @@ export async function createWasmKernel(module: WebAssembly.Module): Promise<Scor
       const n = tokens.length
       checkCount('width', width)
       checkOut(out, n)
-      // Open addressing at load factor ≤ 2/3.
-      let bits = 4
-      while (1 << bits < n + (n >>> 1) && bits < 30) bits++
       const pTok = dyn
       const pOut = align(pTok + 4 * n)
-      const pTab = align(pOut + n)
-      ensure(pTab + 8 * 2 ** bits)
+      const pScratch = align(pOut + n)
+      // The kernel grows memory itself for its scratch (about 16 bytes per token).
+      ensure(pScratch)
       new Int32Array(memory.buffer, pTok, n).set(tokens)
-      const count = x.firstOccurrence(pTok, n, width, withToken ? 1 : 0, pOut, pTab, bits)
+      const count = x.firstOccurrence(pTok, n, width, withToken ? 1 : 0, pOut, pScratch)
+      if (count < 0) throw new RangeError('wasm kernel: out of memory')
       out.set(new Uint8Array(memory.buffer, pOut, n))
       return count
     },
@@ -94,11 +118,11 @@ export async function createWasmKernel(module: WebAssembly.Module): Promise<Scor
       const steps = greenCount > 0 && greenCount < vocab ? greenCount : 0
       if (steps > 0 && !(vocab === divVocab && steps <= divCount)) {
         if (steps > divCap) {
-          divCap = steps
+          divCap = (steps + 3) & ~3 // SIMD reads four entries at a time
           dyn = align(base + DIV_ENTRY * divCap)
         }
         ensure(dyn)
-        x.mtDivTable(base, vocab, steps)
+        x.mtDivTable(base, divCap, vocab, steps)
         divVocab = vocab
         divCount = steps
       }
@@ -108,7 +132,7 @@ export async function createWasmKernel(module: WebAssembly.Module): Promise<Scor
       ensure(pOut + n)
       new Uint32Array(memory.buffer, pSeed, n).set(seeds.subarray(0, n))
       new Int32Array(memory.buffer, pTok, n).set(tokens)
-      x.mtGreen(pSeed, pTok, n, vocab, greenCount, base, pOut)
+      x.mtGreen(pSeed, pTok, n, vocab, greenCount, base, divCap, pOut)
       out.set(new Uint8Array(memory.buffer, pOut, n))
     },
 

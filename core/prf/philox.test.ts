@@ -12,7 +12,8 @@ import {
 } from './philox.ts'
 
 const v = loadVectors('vllm.json')
-const hex = (words: ArrayLike<number>) => Array.from(words, (w) => `0x${(w >>> 0).toString(16).padStart(8, '0')}`)
+const hex = (words: ArrayLike<number>) =>
+  Array.from(words, (w) => `0x${(w >>> 0).toString(16).padStart(8, '0')}`)
 
 describe('Philox4x32-10 (vLLM philox4x32-10-v1 golden vectors)', () => {
   it('mulhi32 is exact', () => {
@@ -27,7 +28,15 @@ describe('Philox4x32-10 (vLLM philox4x32-10-v1 golden vectors)', () => {
   })
   it('block function known answers', () => {
     for (const c of v.philox4x32_10_block) {
-      const out = philox4x32_10(c.counter[0], c.counter[1], c.counter[2], c.counter[3], c.key[0], c.key[1], new Uint32Array(4))
+      const out = philox4x32_10(
+        c.counter[0],
+        c.counter[1],
+        c.counter[2],
+        c.counter[3],
+        c.key[0],
+        c.key[1],
+        new Uint32Array(4),
+      )
       expect(Array.from(out)).toEqual(c.output)
     }
   })

@@ -107,7 +107,15 @@ const scratch = new Uint32Array(4)
 /** The PRF word of candidate `token` under an absorbed context state; tokens 4g..4g+3 share one call. */
 export function philoxTokenWord(key: PhiloxKey, state: Uint32Array, token: number): number {
   const t = token >>> 0
-  philox4x32_10(t >>> 2, state[0], state[1], state[2], (key.k0 ^ state[3]) >>> 0, (key.k1 ^ TOKEN_DOMAIN) >>> 0, scratch)
+  philox4x32_10(
+    t >>> 2,
+    state[0],
+    state[1],
+    state[2],
+    (key.k0 ^ state[3]) >>> 0,
+    (key.k1 ^ TOKEN_DOMAIN) >>> 0,
+    scratch,
+  )
   return scratch[t & 3]
 }
 
@@ -127,6 +135,6 @@ export function deriveWatermarkKey(key: bigint, domain: 'key_a' | 'key_b'): bigi
   const d = new TextEncoder().encode(domain)
   const msg = new Uint8Array(d.length + 8)
   msg.set(d)
-  new DataView(msg.buffer).setBigUint64(d.length, BigInt.asUintN(64, key), false)
+  new DataView(msg.buffer).setBigUint64(d.length, key, false)
   return new DataView(sha256(msg).buffer).getBigUint64(0, false)
 }

@@ -8,6 +8,7 @@ import {
   synthidGValues,
   synthidGValuesForCandidates,
   synthidGValuesForSequence,
+  synthidGValuesForTokens,
   synthidIv2025,
   synthidTable,
 } from './synthid.ts'
@@ -21,7 +22,12 @@ const NGRAM: number[] = golden.ngram
 //   hash_iv = int.from_bytes(sha256(keys.to(long).numpy().tobytes()).digest(), 'big') % iinfo(int64).max
 //   compute_ngram_keys: h = full(hash_iv); h = accumulate_hash(h, ngram); h = accumulate_hash(h, [key])
 //   get_gvals: shift = 64 // 12; 12 × (k = accumulate_hash(k, [1]) >> shift); return (k >> 30) % 2
-const I64 = (x: bigint) => BigInt.asIntN(64, x)
+// Plain modular BigInt (no BigInt.asIntN in a loop: see the V8 note in synthid.ts).
+const TWO64 = 1n << 64n
+const I64 = (x: bigint) => {
+  const r = ((x % TWO64) + TWO64) % TWO64
+  return r >= TWO64 >> 1n ? r - TWO64 : r
+}
 function refAcc(h: bigint, data: readonly (number | bigint)[]): bigint {
   for (const d of data) {
     h = I64(h + BigInt(d)) // torch.add
@@ -32,7 +38,7 @@ function refAcc(h: bigint, data: readonly (number | bigint)[]): bigint {
 }
 function refIv(keys: readonly number[]): bigint {
   const buf = Buffer.alloc(8 * keys.length)
-  keys.forEach((k, i) => buf.writeBigInt64LE(BigInt(k), 8 * i)) // numpy int64 native = LE
+  for (const [i, k] of keys.entries()) buf.writeBigInt64LE(BigInt(k), 8 * i) // numpy int64 native = LE
   const digest = createHash('sha256').update(buf).digest('hex')
   return BigInt(`0x${digest}`) % ((1n << 63n) - 1n)
 }
@@ -189,6 +195,13 @@ describe('fast paths', () => {
         const row = Array.from(all.subarray(v * KEYS.length, (v + 1) * KEYS.length))
         expect(row).toEqual(Array.from(synthidGValues(variant, KEYS, [...ctx, v])))
       }
+      const picked = [2999, 5, 1000]
+      const some = synthidGValuesForTokens(variant, KEYS, ctx, picked)
+      picked.forEach((v, i) => {
+        expect(some.subarray(i * KEYS.length, (i + 1) * KEYS.length)).toEqual(
+          all.subarray(v * KEYS.length, (v + 1) * KEYS.length),
+        )
+      })
       const buf = new Uint8Array(V * KEYS.length)
       expect(synthidGValuesForCandidates(variant, KEYS, ctx, V, buf)).toBe(buf)
       expect(buf).toEqual(all)

@@ -23,21 +23,29 @@
 //   g = (k >> 30) % 2, i.e. bit 30 of the final k.
 
 import { sha256 } from '@noble/hashes/sha2.js'
+import { lowU32, wrapInt64 } from './int64.ts'
 import { MT19937 } from './torch-mt19937.ts'
 
 export type SynthidVariant = 'table' | '2025'
 
-const MULT = 6364136223846793005n
 const TABLE_SIZE = 65536
 const ROUNDS_2025 = 12
 const SHIFT_2025 = 5 // 64 // 12
 const INT64_MAX = (1n << 63n) - 1n
 
-/** Reference accumulate_hash on signed int64 (BigInt). */
+/** accumulate_hash on signed int64: for d of data, h = (h + d)·6364136223846793005 + 1 (wrapping). */
 export function accumulateHash(h: bigint, data: Iterable<bigint | number>): bigint {
-  let x = BigInt.asIntN(64, h)
-  for (const d of data) x = BigInt.asIntN(64, (x + BigInt(d)) * MULT + 1n)
-  return x
+  // Runs on uint32 halves: a BigInt.asIntN(64, …) loop crashed TurboFan in Node 20 (V8 11.3,
+  // "RepresentationChangerError: Phi of kRepTagged (SignedBigInt64) cannot be changed to kRepWord64").
+  let lo = splitLo(h)
+  let hi = splitHi(h)
+  for (const d of data) {
+    const b = BigInt(d)
+    lcg(lo, hi, splitLo(b), splitHi(b))
+    lo = rLo
+    hi = rHi
+  }
+  return joinHalves(lo, hi)
 }
 
 let tableCache: Uint8Array | undefined
@@ -65,10 +73,10 @@ export function synthidIv2025(keys: readonly number[]): bigint {
     if (!Number.isSafeInteger(keys[i])) throw new RangeError(`synthid: key ${keys[i]} is not a safe integer`)
     view.setBigInt64(8 * i, BigInt(keys[i]), true)
   }
-  let v = 0n
-  for (const b of sha256(bytes)) v = (v << 8n) | BigInt(b)
+  let hex = '0x'
+  for (const b of sha256(bytes)) hex += b.toString(16).padStart(2, '0')
   ivCacheKey = cacheKey
-  ivCacheValue = v % INT64_MAX
+  ivCacheValue = BigInt(hex) % INT64_MAX
   return ivCacheValue
 }
 
@@ -121,11 +129,15 @@ function lcg(xLo: number, xHi: number, dLo: number, dHi: number): void {
 }
 
 function splitLo(x: bigint): number {
-  return Number(BigInt.asUintN(32, x))
+  return lowU32(x)
 }
 
 function splitHi(x: bigint): number {
-  return Number(BigInt.asUintN(32, x >> 32n))
+  return lowU32(x >> 32n)
+}
+
+function joinHalves(lo: number, hi: number): bigint {
+  return wrapInt64((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0))
 }
 
 // Token ids are data; they must be non-negative int32 to take the cheap split (dHi = 0).
@@ -133,13 +145,35 @@ function checkToken(t: number): void {
   if (!(Number.isInteger(t) && t >= 0 && t <= 0x7fffffff)) throw new RangeError(`synthid: bad token id ${t}`)
 }
 
-// g from a per-layer key hash held in (lo, hi).
+// g from a per-layer key hash held in (lo, hi): lcg(k, 1) then an arithmetic >> 5, 12 times, then bit 30.
+// The hot loop of generation, so lcg is inlined on locals here (module-level result slots are slow).
 function g2025(lo: number, hi: number): number {
   for (let r = 0; r < ROUNDS_2025; r++) {
-    lcg(lo, hi, 1, 0)
-    // Arithmetic shift right of the int64 by 5.
-    lo = ((rLo >>> SHIFT_2025) | (rHi << (32 - SHIFT_2025))) >>> 0
-    hi = (rHi | 0) >> SHIFT_2025
+    // k + 1
+    lo += 1
+    if (lo === 0x100000000) {
+      lo = 0
+      hi = (hi + 1) | 0
+    }
+    // (k + 1) · MULT, low 64 bits; lo · M_LO needs its high word, from 16-bit limbs.
+    const a0 = lo & 0xffff
+    const a1 = lo >>> 16
+    const p00 = a0 * M_LO_0
+    const p01 = a0 * M_LO_1
+    const p10 = a1 * M_LO_0
+    const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff)
+    let pLo = (mid & 0xffff) * 65536 + (p00 & 0xffff)
+    let pHi =
+      a1 * M_LO_1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16) + Math.imul(lo, M_HI) + Math.imul(hi, M_LO)
+    // + 1
+    pLo += 1
+    if (pLo === 0x100000000) {
+      pLo = 0
+      pHi += 1
+    }
+    // Arithmetic shift right of the int64 by 5 (`| 0` and `<<` reduce pHi mod 2^32 first).
+    lo = ((pLo >>> SHIFT_2025) | (pHi << (32 - SHIFT_2025))) >>> 0
+    hi = (pHi | 0) >> SHIFT_2025
   }
   return (lo >>> 30) & 1
 }
@@ -237,6 +271,34 @@ export function synthidGValuesForCandidates(
 }
 
 /**
+ * g-values of the given candidate tokens after a fixed context (e.g. synthid-text's top-k path):
+ * tokens.length × depth, row-major in the order of `tokens`.
+ */
+export function synthidGValuesForTokens(
+  variant: SynthidVariant,
+  keys: readonly number[],
+  context: readonly number[],
+  tokens: ArrayLike<number>,
+  out?: Uint8Array,
+): Uint8Array {
+  const depth = keys.length
+  const res = out ?? new Uint8Array(tokens.length * depth)
+  if (res.length < tokens.length * depth) throw new RangeError('synthid: output buffer too small')
+  for (const t of context) checkToken(t)
+  const ctx = synthidContextHash(variant, keys, context)
+  const ctxLo = splitLo(ctx)
+  const ctxHi = splitHi(ctx)
+  const kh = keyHalves(keys)
+  const table = variant === 'table' ? synthidTable() : undefined
+  for (let i = 0; i < tokens.length; i++) {
+    checkToken(tokens[i])
+    lcg(ctxLo, ctxHi, tokens[i], 0)
+    fillG(variant, kh, rLo, rHi, res, i * depth, table)
+  }
+  return res
+}
+
+/**
  * g-values of every full n-gram of a token sequence (SynthID compute_g_values):
  * (ids.length − ngramLen + 1) × depth, row-major by position; empty when the text is too short.
  */
@@ -278,9 +340,9 @@ export function synthidContextHashesForSequence(
   keys: readonly number[],
   ids: readonly number[],
   ngramLen: number,
-): BigInt64Array {
+): bigint[] {
   const n = Math.max(0, ids.length - ngramLen + 1)
-  const out = new BigInt64Array(n)
+  const out: bigint[] = new Array(n)
   const h0 = synthidInitialHash(variant, keys)
   for (let p = 0; p < n; p++) out[p] = accumulateHash(h0, ids.slice(p, p + ngramLen - 1))
   return out

@@ -4,6 +4,7 @@ import {
   MT19937,
   inRandpermPrefix,
   int64SeedMod,
+  modU32,
   randFloat32,
   randint,
   randperm,
@@ -23,10 +24,12 @@ describe('torch CPU MT19937 (golden vectors)', () => {
     for (const c of v.randperm) expect(Array.from(randperm(BigInt(c.manual_seed), c.n))).toEqual(c.perm)
   })
   it('rand float32', () => {
-    for (const c of v.rand_float32) expect(Array.from(randFloat32(BigInt(c.manual_seed), c.values.length))).toEqual(c.values)
+    for (const c of v.rand_float32)
+      expect(Array.from(randFloat32(BigInt(c.manual_seed), c.values.length))).toEqual(c.values)
   })
   it('randint(0, 2)', () => {
-    for (const c of v.randint_0_2) expect(Array.from(randint(BigInt(c.manual_seed), 0, 2, c.n))).toEqual(c.values)
+    for (const c of v.randint_0_2)
+      expect(Array.from(randint(BigInt(c.manual_seed), 0, 2, c.n))).toEqual(c.values)
   })
   it('KGW lefthash greenlists', () => {
     for (const c of v.kgw_lefthash) {
@@ -78,5 +81,24 @@ describe('greenlist membership without building the permutation', () => {
   it('out-of-range tokens are never green', () => {
     expect(inRandpermPrefix(1n, 100, 50, -1)).toBe(false)
     expect(inRandpermPrefix(1n, 100, 50, 100)).toBe(false)
+  })
+})
+
+describe('modU32', () => {
+  it('equals % for u32 values, including remainders next to m', () => {
+    let s = 99
+    const rnd = () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+      return s
+    }
+    const ms = [1, 2, 3, 7, 1000, 32000, 151936, 2 ** 31 - 1, 2 ** 30 + 3]
+    for (const m of ms) {
+      for (let k = 0; k < 2000; k++) {
+        const r = rnd()
+        expect(modU32(r, m)).toBe(r % m)
+      }
+      const top = 0xffffffff - (0xffffffff % m)
+      for (const r of [0, m - 1, m, top - 1, top, 0xffffffff]) if (r >= 0) expect(modU32(r, m)).toBe(r % m)
+    }
   })
 })

@@ -2,11 +2,16 @@
 // plus the CPU samplers the watermark references build on: randperm, rand (float32), randint.
 // Text watermarked with a CPU torch.Generator can only be detected by reproducing this stream.
 
+import { lowU32, wrapInt64 } from './int64.ts'
+
 const N = 624
 const M = 397
-const MATRIX_A = 0x9908b0df
-const UPPER_MASK = 0x80000000
+// Constants as int32 so the JIT keeps every step in integer registers.
+const MATRIX_A = 0x9908b0df | 0
+const UPPER_MASK = 0x80000000 | 0
 const LOWER_MASK = 0x7fffffff
+const TEMPER_B = 0x9d2c5680 | 0
+const TEMPER_C = 0xefc60000 | 0
 
 const U64 = (1n << 64n) - 1n
 
@@ -31,19 +36,27 @@ export class MT19937 {
 
   private twist(): void {
     const s = this.state
-    for (let k = 0; k < N; k++) {
-      const y = (s[k] & UPPER_MASK) | (s[(k + 1) % N] & LOWER_MASK)
-      s[k] = s[(k + M) % N] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0)
+    // Standard MT19937 recurrence, split in three loops so no index needs a modulo.
+    let k = 0
+    for (; k < N - M; k++) {
+      const y = (s[k] & UPPER_MASK) | (s[k + 1] & LOWER_MASK)
+      s[k] = s[k + M] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A)
     }
+    for (; k < N - 1; k++) {
+      const y = (s[k] & UPPER_MASK) | (s[k + 1] & LOWER_MASK)
+      s[k] = s[k + M - N] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A)
+    }
+    const y = (s[N - 1] & UPPER_MASK) | (s[0] & LOWER_MASK)
+    s[N - 1] = s[M - 1] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A)
     this.index = 0
   }
 
   nextU32(): number {
     if (this.index >= N) this.twist()
-    let y = this.state[this.index++]
+    let y = this.state[this.index++] | 0
     y ^= y >>> 11
-    y ^= (y << 7) & 0x9d2c5680
-    y ^= (y << 15) & 0xefc60000
+    y ^= (y << 7) & TEMPER_B
+    y ^= (y << 15) & TEMPER_C
     y ^= y >>> 18
     return y >>> 0
   }
@@ -55,7 +68,7 @@ export class MT19937 {
  * MT19937 then keeps only the low 32 bits.
  */
 export function torchSeed(seed: bigint | number): number {
-  return Number(BigInt.asUintN(32, BigInt(seed)))
+  return lowU32(BigInt(seed))
 }
 
 /**
@@ -63,9 +76,18 @@ export function torchSeed(seed: bigint | number): number {
  * then Python's `% (2**64 - 1)` (floor modulo, non-negative) before manual_seed.
  */
 export function int64SeedMod(value: bigint): bigint {
-  const wrapped = BigInt.asIntN(64, value)
+  const wrapped = wrapInt64(value)
   const r = wrapped % U64
   return r < 0n ? r + U64 : r
+}
+
+/**
+ * r % m for u32 r and 0 < m < 2^31 without a float modulo (slow for values ≥ 2^31): the quotient's
+ * rounding can only overshoot by one (r and m are exact; an integral r/m is exact), so fix that case.
+ */
+export function modU32(r: number, m: number): number {
+  const z = r - Math.floor(r / m) * m
+  return z < 0 ? z + m : z
 }
 
 /** torch.randperm(n) on CPU: Fisher–Yates, swap i with i + (mt() % (n − i)), no rejection. */
@@ -75,7 +97,7 @@ export function randperm(seed: bigint | number, n: number): Int32Array {
   const r = new Int32Array(n)
   for (let i = 0; i < n; i++) r[i] = i
   for (let i = 0; i < n - 1; i++) {
-    const z = mt.nextU32() % (n - i)
+    const z = modU32(mt.nextU32(), n - i)
     const t = r[i]
     r[i] = r[i + z]
     r[i + z] = t
@@ -98,7 +120,7 @@ export function inRandpermPrefixMt(mt: MT19937, n: number, prefix: number, token
   // Step i settles position i; the token is green iff it is moved to (or stays at) some i < prefix.
   let pos = token
   for (let i = 0; i < prefix; i++) {
-    const z = mt.nextU32() % (n - i)
+    const z = modU32(mt.nextU32(), n - i)
     if (pos === i + z) return true
     if (pos === i) pos = i + z
   }

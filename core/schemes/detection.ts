@@ -8,7 +8,8 @@ export function toInt32(tokens: Int32Array | readonly number[]): Int32Array {
   const out = new Int32Array(tokens.length)
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]
-    if (!Number.isInteger(t) || t < -2147483648 || t > 2147483647) throw new RangeError(`token id ${t} is not an int32`)
+    if (!Number.isInteger(t) || t < -2147483648 || t > 2147483647)
+      throw new RangeError(`token id ${t} is not an int32`)
     out[i] = t
   }
   return out
@@ -21,7 +22,12 @@ export function countedMask(n: number, firstScorable: number, firstSeen: Uint8Ar
   return counted
 }
 
-function perTokenDetail(tokens: Int32Array, scores: ArrayLike<number> | null, counted: Uint8Array, scorable: (i: number) => boolean): TokenDetail[] {
+function perTokenDetail(
+  tokens: Int32Array,
+  scores: ArrayLike<number> | null,
+  counted: Uint8Array,
+  scorable: (i: number) => boolean,
+): TokenDetail[] {
   return Array.from(tokens, (token, i) => ({
     token,
     score: scores && scorable(i) ? scores[i] : null,
@@ -30,7 +36,10 @@ function perTokenDetail(tokens: Int32Array, scores: ArrayLike<number> | null, co
 }
 
 /** Maps a window over the counted positions back to token positions. */
-function windowToTokens(w: { windowStart: number; windowEnd: number; logP: number; p: number; windowsTried: number }, countedIdx: number[]): WindowResult {
+function windowToTokens(
+  w: { windowStart: number; windowEnd: number; logP: number; p: number; windowsTried: number },
+  countedIdx: number[],
+): WindowResult {
   return {
     start: countedIdx[w.windowStart] ?? 0,
     end: w.windowEnd > 0 ? countedIdx[w.windowEnd - 1] + 1 : 0,
@@ -97,7 +106,11 @@ export function exactishSum(values: ArrayLike<number>, mask?: Uint8Array): numbe
 
 /** Continuous-score result: `logPOf(sum, count)` gives ln p for a window or the whole text. */
 export function scoreSumResult(
-  c: Common & { scores: Float64Array; logPOf: (sum: number, count: number) => number; zOf?: (sum: number, count: number) => number },
+  c: Common & {
+    scores: Float64Array
+    logPOf: (sum: number, count: number) => number
+    zOf?: (sum: number, count: number) => number
+  },
 ): DetectionResult {
   const vals: number[] = []
   const idx: number[] = []

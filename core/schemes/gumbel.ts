@@ -3,12 +3,24 @@
 // Detection: S = Σ −ln(1 − u) over de-duplicated contexts, p = P[Gamma(T, 1) ≥ S].
 // The dual-key variant (speculative decoding) mixes two derived keys with weight α.
 import { z } from 'zod'
-import { deriveWatermarkKey, philoxContextState, philoxTokenWord, philoxUniform, splitKey } from '../prf/philox.ts'
+import {
+  deriveWatermarkKey,
+  philoxContextState,
+  philoxTokenWord,
+  philoxUniform,
+  splitKey,
+} from '../prf/philox.ts'
 import { gammaLogQ, gammaLogSfInt } from '../stats/index.ts'
 import { countedMask, scoreSumResult, toInt32 } from './detection.ts'
 import { contextWidthSchema, keySchema, thresholdSchema, vocabSchema } from './params.ts'
 import { argmax, checkLogits, sampleCategorical, softmax } from './sampling.ts'
-import type { DetectOptions, DetectionResult, SchemeDeps, SequenceWatermarker, WatermarkScheme } from './types.ts'
+import type {
+  DetectOptions,
+  DetectionResult,
+  SchemeDeps,
+  SequenceWatermarker,
+  WatermarkScheme,
+} from './types.ts'
 import { GeneratedContext } from './vllm-context.ts'
 
 export const gumbelParamsSchema = z.object({
@@ -27,7 +39,8 @@ export type GumbelParams = z.input<typeof gumbelParamsSchema>
 /** vLLM's p-value for a dual-key score: the Gamma shape and scale shrink by the mixture variance. */
 function dualKeyLogP(sum: number, count: number, alpha: number): number {
   const variance = (1 - alpha) ** 2 + alpha ** 2
-  if (alpha === 0 || alpha === 0.5 || alpha === 1) return gammaLogSfInt(sum / variance, Math.round(count / variance))
+  if (alpha === 0 || alpha === 0.5 || alpha === 1)
+    return gammaLogSfInt(sum / variance, Math.round(count / variance))
   return gammaLogQ(count / variance, sum / variance)
 }
 
@@ -47,7 +60,9 @@ export class GumbelScheme implements WatermarkScheme {
     this.vocabSize = this.p.vocabSize
     this.pValueThreshold = this.p.pValueThreshold
     this.keys =
-      this.p.alpha === null ? [this.p.key] : [deriveWatermarkKey(this.p.key, 'key_a'), deriveWatermarkKey(this.p.key, 'key_b')]
+      this.p.alpha === null
+        ? [this.p.key]
+        : [deriveWatermarkKey(this.p.key, 'key_a'), deriveWatermarkKey(this.p.key, 'key_b')]
   }
 
   private uniforms(tokens: Int32Array, key: bigint): Float32Array {

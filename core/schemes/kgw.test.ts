@@ -10,15 +10,27 @@ const v = loadVectors('torch-synthid.json')
 describe('KGW seeding (golden vectors)', () => {
   it('HF selfhash: fixed table, int64-wrapping seeds, greenlists for context_width 1 and 4', () => {
     const c = v.hf_selfhash[0]
-    expect(Array.from(randperm(BigInt(c.hashing_key), c.fixed_table_size).slice(0, 5))).toEqual(c.fixed_table_first5)
+    expect(Array.from(randperm(BigInt(c.hashing_key), c.fixed_table_size).slice(0, 5))).toEqual(
+      c.fixed_table_first5,
+    )
     for (const [cw, exp] of [
       [1, c.context_width_1],
       [4, c.context_width_4],
     ] as const) {
-      const s = new KgwScheme('hf-selfhash', {
-        seeding: 'hf-selfhash', vocabSize: c.vocab, gamma: c.gamma, delta: 2, hashKey: c.hashing_key,
-        contextWidth: cw, selfHashCandidates: 40, pValueThreshold: 1e-3,
-      }, { kernel: jsKernel })
+      const s = new KgwScheme(
+        'hf-selfhash',
+        {
+          seeding: 'hf-selfhash',
+          vocabSize: c.vocab,
+          gamma: c.gamma,
+          delta: 2,
+          hashKey: c.hashing_key,
+          contextWidth: cw,
+          selfHashCandidates: 40,
+          pValueThreshold: 1e-3,
+        },
+        { kernel: jsKernel },
+      )
       const seed = s.seedAt(c.sequence, c.sequence.length - 1)
       expect(seed.toString()).toBe(exp.seed)
       expect(Array.from(randperm(seed, c.vocab).slice(0, 5))).toEqual(exp.greenlist_first5)

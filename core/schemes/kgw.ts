@@ -2,9 +2,17 @@
 // variants of the references: lm-watermarking `lefthash`/`selfhash`, HF `selfhash`, MarkLLM KGW.
 // Greenlist = randperm(V, seed)[0 : ⌊γV⌋]; detection is an exact binomial test of the green count.
 import { z } from 'zod'
+import { wrapInt64 } from '../prf/int64.ts'
 import { MT19937, inRandpermPrefixMt, int64SeedMod, randperm, torchSeed } from '../prf/torch-mt19937.ts'
 import { countedMask, redGreenResult, toInt32 } from './detection.ts'
-import { contextWidthSchema, deltaSchema, gammaSchema, hashKeySchema, thresholdSchema, vocabSchema } from './params.ts'
+import {
+  contextWidthSchema,
+  deltaSchema,
+  gammaSchema,
+  hashKeySchema,
+  thresholdSchema,
+  vocabSchema,
+} from './params.ts'
 import { checkLogits, sampleCategorical, softmax, topIds } from './sampling.ts'
 import type { DetectOptions, SchemeDeps, SequenceWatermarker, WatermarkScheme } from './types.ts'
 
@@ -38,7 +46,7 @@ function hashTable(seed: bigint): Int32Array {
   return t
 }
 
-const I64 = (x: bigint) => BigInt.asIntN(64, x)
+const I64 = wrapInt64
 
 export class KgwScheme implements WatermarkScheme {
   readonly vocabSize: number
@@ -109,7 +117,10 @@ export class KgwScheme implements WatermarkScheme {
     }
   }
 
-  detect(input: Int32Array | readonly number[], options: DetectOptions = {}): ReturnType<WatermarkScheme['detect']> {
+  detect(
+    input: Int32Array | readonly number[],
+    options: DetectOptions = {},
+  ): ReturnType<WatermarkScheme['detect']> {
     const tokens = toInt32(input)
     const n = tokens.length
     const lookback = this.lookback

@@ -3,7 +3,11 @@ import { z } from 'zod'
 
 /** A 64-bit key given as bigint, safe integer or decimal/hex string (JSON cannot carry > 2^53). */
 export const keySchema = z
-  .union([z.bigint(), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^(0x[0-9a-fA-F]+|\d+)$/)])
+  .union([
+    z.bigint(),
+    z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    z.string().regex(/^(0x[0-9a-fA-F]+|\d+)$/),
+  ])
   .transform((v) => BigInt(v))
   .refine((v) => v >= 0n && v <= 0xffffffffffffffffn, 'key must be in [0, 2^64 − 1]')
 

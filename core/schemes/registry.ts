@@ -27,25 +27,38 @@ const kgw = (description: string, defaults: Params): SchemePreset => ({
   name: '',
   family: 'red-green',
   description,
-  defaults: { gamma: 0.25, delta: 2, key: LM_WATERMARKING_KEY, selfHashCandidates: 41, pValueThreshold: z4, ...defaults },
+  defaults: {
+    gamma: 0.25,
+    delta: 2,
+    key: LM_WATERMARKING_KEY,
+    selfHashCandidates: 41,
+    pValueThreshold: z4,
+    ...defaults,
+  },
   build: (name, { key, ...p }, deps) => new KgwScheme(name, { ...(p as any), hashKey: key }, deps),
 })
 
 const presetList: Record<string, Omit<SchemePreset, 'name'>> = {
-  'kgw-lefthash': kgw('lm-watermarking simple_1 / HF lefthash: greenlist seeded by key · previous id (h = 1).', {
-    seeding: 'lefthash',
-    contextWidth: 1,
-  }),
+  'kgw-lefthash': kgw(
+    'lm-watermarking simple_1 / HF lefthash: greenlist seeded by key · previous id (h = 1).',
+    {
+      seeding: 'lefthash',
+      contextWidth: 1,
+    },
+  ),
   'kgw-selfhash': kgw(
     'lm-watermarking selfhash (algorithm-3): anchored min-hash over 4 ids incl. the candidate, table seeded 2971215073.',
     { seeding: 'selfhash', contextWidth: 4, tableSeed: 2971215073 },
   ),
-  'hf-selfhash': kgw('HF transformers selfhash: table seeded with the hashing key, context_width ids incl. the candidate.', {
-    seeding: 'hf-selfhash',
-    contextWidth: 1,
-    selfHashCandidates: 40,
-    pValueThreshold: pForZ(3),
-  }),
+  'hf-selfhash': kgw(
+    'HF transformers selfhash: table seeded with the hashing key, context_width ids incl. the candidate.',
+    {
+      seeding: 'hf-selfhash',
+      contextWidth: 1,
+      selfHashCandidates: 40,
+      pValueThreshold: pForZ(3),
+    },
+  ),
   'markllm-kgw': kgw('MarkLLM watermark/kgw: seed = key · prf[Π context mod V], γ = 0.5.', {
     seeding: 'markllm',
     contextWidth: 1,
@@ -53,7 +66,7 @@ const presetList: Record<string, Omit<SchemePreset, 'name'>> = {
   }),
   'vllm-redgreen': {
     family: 'red-green',
-    description: "vLLM red/green on Philox: green iff u < γ (float32), γ = 0.25, δ = 2, h = 4.",
+    description: 'vLLM red/green on Philox: green iff u < γ (float32), γ = 0.25, δ = 2, h = 4.',
     defaults: { gamma: 0.25, delta: 2, contextWidth: 4, pValueThreshold: 0.01 },
     build: (name, p, deps) => new VllmRedGreenScheme(name, p as any, deps),
   },
@@ -65,20 +78,42 @@ const presetList: Record<string, Omit<SchemePreset, 'name'>> = {
   },
   'vllm-gumbel': {
     family: 'gumbel',
-    description: "vLLM native Gumbel-max on Philox (philox4x32-10-v1), h = 4, de-duplicated contexts, p ≤ 0.01.",
-    defaults: { contextWidth: 4, alpha: null, pValueThreshold: 0.01, deduplicateContexts: true, maxHistory: 8192 },
+    description:
+      'vLLM native Gumbel-max on Philox (philox4x32-10-v1), h = 4, de-duplicated contexts, p ≤ 0.01.',
+    defaults: {
+      contextWidth: 4,
+      alpha: null,
+      pValueThreshold: 0.01,
+      deduplicateContexts: true,
+      maxHistory: 8192,
+    },
     build: (name, p, deps) => new GumbelScheme(name, p as any, deps),
   },
   'vllm-dual-key-gumbel': {
     family: 'gumbel',
     description: 'vLLM dual-key Gumbel for speculative decoding: derived keys A/B, α = 0.1.',
-    defaults: { contextWidth: 4, alpha: 0.1, pValueThreshold: 0.01, deduplicateContexts: true, maxHistory: 8192 },
+    defaults: {
+      contextWidth: 4,
+      alpha: 0.1,
+      pValueThreshold: 0.01,
+      deduplicateContexts: true,
+      maxHistory: 8192,
+    },
     build: (name, p, deps) => new GumbelScheme(name, p as any, deps),
   },
   synthid: {
     family: 'synthid',
-    description: 'SynthID-Text tournament sampling, 30 layers, n-gram 5, history 1024; hash "2025" (SHA-256 IV) or "table".',
-    defaults: { hash: '2025', ngramLen: 5, depth: 30, numLeaves: 2, historySize: 1024, scoring: 'mean', pValueThreshold: 1e-3 },
+    description:
+      'SynthID-Text tournament sampling, 30 layers, n-gram 5, history 1024; hash "2025" (SHA-256 IV) or "table".',
+    defaults: {
+      hash: '2025',
+      ngramLen: 5,
+      depth: 30,
+      numLeaves: 2,
+      historySize: 1024,
+      scoring: 'mean',
+      pValueThreshold: 1e-3,
+    },
     build: (name, p, deps) => new SynthidScheme(name, p as any, deps),
   },
 }

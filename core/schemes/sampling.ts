@@ -38,11 +38,19 @@ export function argmax(values: ArrayLike<number>): number {
   return best
 }
 
-/** Candidate ids by descending logit (stable: lower id first on ties). */
+/** The k candidate ids with the largest logits, by descending logit (lower id first on ties). */
 export function topIds(logits: ArrayLike<number>, k: number): number[] {
-  const ids = Array.from({ length: logits.length }, (_, i) => i)
-  ids.sort((a, b) => logits[b] - logits[a] || a - b)
-  return ids.slice(0, Math.min(k, ids.length))
+  // Insertion into a k-long sorted list: O(V) for the common case, no full sort of the vocabulary.
+  const ids: number[] = []
+  for (let i = 0; i < logits.length; i++) {
+    const v = logits[i]
+    if (ids.length === k && !(v > logits[ids[k - 1]])) continue
+    let j = ids.length < k ? ids.length : k - 1
+    while (j > 0 && v > logits[ids[j - 1]]) j--
+    ids.splice(j, 0, i)
+    if (ids.length > k) ids.pop()
+  }
+  return ids
 }
 
 export function checkLogits(logits: Float32Array, vocabSize: number): void {

@@ -33,7 +33,12 @@ function rng(seed: number) {
 const sum = (a: ArrayLike<number>) => Array.from(a).reduce((x, y) => x + y, 0)
 
 // E over all 2^(V·depth) g-tables, exactly, of f(tournamentUpdate(...)).
-function overAllTables(probs: Float64Array, depth: number, leaves: number, f: (p: Float64Array, g: Uint8Array) => void) {
+function overAllTables(
+  probs: Float64Array,
+  depth: number,
+  leaves: number,
+  f: (p: Float64Array, g: Uint8Array) => void,
+) {
   const bits = probs.length * depth
   for (let mask = 0; mask < 1 << bits; mask++) {
     const g = new Uint8Array(bits)
@@ -47,7 +52,9 @@ describe('tournamentUpdate', () => {
   it('2 leaves is non-distortionary: exact average over all g-tables equals p', () => {
     const p = Float64Array.from([0.5, 0.3, 0.2])
     const acc = new Float64Array(3)
-    const n = overAllTables(p, 3, 2, (q) => q.forEach((x, i) => (acc[i] += x)))
+    const n = overAllTables(p, 3, 2, (q) => {
+      for (let i = 0; i < 3; i++) acc[i] += q[i]
+    })
     for (let i = 0; i < 3; i++) expect(acc[i] / n).toBeCloseTo(p[i], 12)
   })
 
@@ -207,7 +214,7 @@ describe('scores', () => {
     expect(w[1] - w[0]).toBeCloseTo(w[29] - w[28], 12)
     expect(Array.from(defaultSynthidWeights(1))).toEqual([1])
     const w3 = defaultSynthidWeights(3)
-    ;[10, 5.5, 1].forEach((x, i) => expect(w3[i]).toBeCloseTo((x * 3) / 16.5, 14))
+    for (const [i, x] of [10, 5.5, 1].entries()) expect(w3[i]).toBeCloseTo((x * 3) / 16.5, 14)
   })
 
   it('weightedMeanScore matches a direct transcription of detector_mean.py', () => {

@@ -54,18 +54,20 @@ export function tournamentUpdate(
  * Watermarking is skipped, and the detection mask is 0, where it answers true.
  */
 export class ContextRepetitionTracker {
-  private readonly ring: BigInt64Array
+  // A plain array, not BigInt64Array: keeps BigInts tagged (see the V8 note in core/prf/synthid.ts).
+  private readonly ring: bigint[]
   private readonly counts = new Map<bigint, number>()
   private next = 0
 
   constructor(readonly historySize = 1024) {
     if (!(Number.isInteger(historySize) && historySize >= 1)) throw new RangeError('historySize must be ≥ 1')
-    this.ring = new BigInt64Array(historySize)
+    this.ring = new Array<bigint>(historySize).fill(0n)
     this.counts.set(0n, historySize)
   }
 
+  /** `contextHash` as synthidContextHash returns it (signed int64 value). */
   seen(contextHash: bigint): boolean {
-    const h = BigInt.asIntN(64, contextHash)
+    const h = contextHash
     const hit = (this.counts.get(h) ?? 0) > 0
     const old = this.ring[this.next]
     const c = this.counts.get(old)! - 1

@@ -21,7 +21,13 @@ import {
   eosNgramMask,
   tournamentUpdate,
 } from './synthid-core.ts'
-import type { DetectOptions, DetectionResult, SchemeDeps, SequenceWatermarker, WatermarkScheme } from './types.ts'
+import type {
+  DetectOptions,
+  DetectionResult,
+  SchemeDeps,
+  SequenceWatermarker,
+  WatermarkScheme,
+} from './types.ts'
 
 export const synthidParamsSchema = z
   .object({
@@ -33,7 +39,11 @@ export const synthidParamsSchema = z
     ngramLen: z.number().int().min(1).max(32),
     depth: z.number().int().min(1).max(64),
     numLeaves: z.number().int().min(2).max(64),
-    historySize: z.number().int().min(1).max(1 << 20),
+    historySize: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 20),
     scoring: z.enum(['mean', 'weighted-mean']),
     eosTokenId: z.number().int().optional(),
     pValueThreshold: thresholdSchema,
@@ -135,7 +145,10 @@ export class SynthidScheme implements WatermarkScheme {
     const ids = Array.from(tokens)
     const repeat =
       (options.dedup ?? true)
-        ? contextRepetitionMask(synthidContextHashesForSequence(this.p.hash, this.keys, ids, this.p.ngramLen), this.p.historySize)
+        ? contextRepetitionMask(
+            synthidContextHashesForSequence(this.p.hash, this.keys, ids, this.p.ngramLen),
+            this.p.historySize,
+          )
         : new Uint8Array(positions).fill(1)
     const eos = eosNgramMask(ids, this.p.ngramLen, this.p.eosTokenId)
     const weighted = this.p.scoring === 'weighted-mean'
@@ -158,7 +171,11 @@ export class SynthidScheme implements WatermarkScheme {
           return normalLogSf((sum - count * depth * model.p0) / sd)
         }
       : (sum: number, count: number) =>
-          binomialLogSf(Math.round(sum / model.dispersion), Math.round((count * depth) / model.dispersion), model.p0)
+          binomialLogSf(
+            Math.round(sum / model.dispersion),
+            Math.round((count * depth) / model.dispersion),
+            model.p0,
+          )
     const result = scoreSumResult({
       scheme: this.name,
       tokens,
@@ -169,7 +186,8 @@ export class SynthidScheme implements WatermarkScheme {
       scorable: (i) => i >= offset,
       logPOf,
       zOf: (sum, count) =>
-        (sum - count * depth * model.p0) / Math.sqrt(count * depth * model.p0 * (1 - model.p0) * model.dispersion),
+        (sum - count * depth * model.p0) /
+        Math.sqrt(count * depth * model.p0 * (1 - model.p0) * model.dispersion),
     })
     // Report the mean g-value (the references' score) rather than the raw sum.
     result.statistic = result.scored === 0 ? 0 : result.statistic / (result.scored * depth)

@@ -6,7 +6,13 @@ import { randperm } from '../prf/torch-mt19937.ts'
 import { countedMask, redGreenResult, toInt32 } from './detection.ts'
 import { deltaSchema, gammaSchema, hashKeySchema, thresholdSchema, vocabSchema } from './params.ts'
 import { checkLogits, sampleCategorical, softmax } from './sampling.ts'
-import type { DetectOptions, DetectionResult, SchemeDeps, SequenceWatermarker, WatermarkScheme } from './types.ts'
+import type {
+  DetectOptions,
+  DetectionResult,
+  SchemeDeps,
+  SequenceWatermarker,
+  WatermarkScheme,
+} from './types.ts'
 
 export const unigramParamsSchema = z.object({
   key: hashKeySchema,
@@ -43,7 +49,8 @@ export class UnigramScheme implements WatermarkScheme {
     const tokens = toInt32(input)
     const n = tokens.length
     const green = new Uint8Array(n)
-    for (let i = 0; i < n; i++) green[i] = tokens[i] >= 0 && tokens[i] < this.vocabSize ? this.green[tokens[i]] : 0
+    for (let i = 0; i < n; i++)
+      green[i] = tokens[i] >= 0 && tokens[i] < this.vocabSize ? this.green[tokens[i]] : 0
     let first: Uint8Array | null = null
     if (options.dedup ?? true) {
       first = new Uint8Array(n)

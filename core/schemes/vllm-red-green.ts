@@ -3,9 +3,22 @@
 import { z } from 'zod'
 import { philoxContextState, philoxTokenWord, philoxUniform, splitKey } from '../prf/philox.ts'
 import { countedMask, redGreenResult, toInt32 } from './detection.ts'
-import { contextWidthSchema, deltaSchema, gammaSchema, keySchema, thresholdSchema, vocabSchema } from './params.ts'
+import {
+  contextWidthSchema,
+  deltaSchema,
+  gammaSchema,
+  keySchema,
+  thresholdSchema,
+  vocabSchema,
+} from './params.ts'
 import { checkLogits, sampleCategorical, softmax } from './sampling.ts'
-import type { DetectOptions, DetectionResult, SchemeDeps, SequenceWatermarker, WatermarkScheme } from './types.ts'
+import type {
+  DetectOptions,
+  DetectionResult,
+  SchemeDeps,
+  SequenceWatermarker,
+  WatermarkScheme,
+} from './types.ts'
 import { GeneratedContext } from './vllm-context.ts'
 
 export const vllmRedGreenParamsSchema = z.object({

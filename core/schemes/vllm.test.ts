@@ -47,7 +47,11 @@ describe('vLLM Gumbel generation (golden vector)', () => {
   for (const c of v.generation_examples) {
     it(`reproduces ${c.tokens.length} generated tokens for key ${c.key_str}`, () => {
       const V = c.fixture.vocabulary_size
-      const scheme = createScheme('vllm-gumbel', { key: c.key_str, vocabSize: V, contextWidth: c.context_width })
+      const scheme = createScheme('vllm-gumbel', {
+        key: c.key_str,
+        vocabSize: V,
+        contextWidth: c.context_width,
+      })
       const wm = scheme.watermarker([1, 2, 3])
       const out: number[] = []
       for (let pos = 0; pos < c.fixture.num_tokens; pos++) {

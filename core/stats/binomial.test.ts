@@ -2,7 +2,9 @@ import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
 import { binomialLogCdf, binomialLogPmf, binomialLogSf, binomialSf } from './binomial.ts'
 import { binomialRow, logRatio, relErr } from './exact.testutil.ts'
-import { vllmVectors } from './vectors.testutil.ts'
+import { loadVectors } from '../../test/vectors.ts'
+
+const vllmVectors = loadVectors('vllm.json')
 
 const jStat = createRequire(import.meta.url)('jstat')
 

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest'
 import { bigFactorial, logRatio, relErr } from './exact.testutil.ts'
 import { gammaLogP, gammaLogQ, gammaLogSfInt, gammaQ, gammaSfInt, poissonLogPmf } from './gamma.ts'
 import { logGamma } from './log-math.ts'
-import { vllmVectors } from './vectors.testutil.ts'
+import { loadVectors } from '../../test/vectors.ts'
+
+const vllmVectors = loadVectors('vllm.json')
 
 const jStat = createRequire(import.meta.url)('jstat')
 

@@ -11,7 +11,8 @@
 // SynthID sampling table (65,536 × u8), uploaded once by the adapter.
 const SYNTHID_TABLE: usize = memory.data(65536, 16)
 // MT19937 state (624 × u32).
-const MT_STATE: usize = memory.data(624 * 4, 16)
+const MT_STATE: usize = memory.data(624 * 4 + 16, 16)
+const MT_STATE_B: usize = memory.data(624 * 4 + 16, 16)
 
 export function heapBase(): usize {
   return (__heap_base + 15) & ~(<usize>15)
@@ -29,27 +30,37 @@ export function synthidTablePtr(): usize {
   return p >= 0 ? load<u32>(tokens + (<usize>p << 2)) : 0xffffffff
 }
 
-// 64-bit hash of the window tokens[i − width .. i − 1 (+ i)], −1 padded.
+const P1: u64 = 0x9e3779b185ebca87
+const P2: u64 = 0xc2b2ae3d27d4eb4f
+const P3: u64 = 0x165667b19e3779f9
+
+// xxh64-style hash of the window tokens[start .. start + len − 1] (−1 padded), two ids per round.
 // @ts-ignore: decorator
 @inline function windowHash(tokens: usize, start: i32, len: i32): u64 {
-  let h: u64 = 0x9e3779b97f4a7c15
+  let acc: u64 = P3
   if (start >= 0) {
     let p = tokens + (<usize>start << 2)
-    for (let j = 0; j < len; j++) {
-      h = (h ^ <u64>load<u32>(p)) * 0xff51afd7ed558ccd
-      h ^= h >>> 29
-      p += 4
+    let j = len
+    while (j >= 2) {
+      acc = rotl<u64>(acc + load<u64>(p) * P2, 31) * P1
+      p += 8
+      j -= 2
     }
+    if (j != 0) acc = rotl<u64>(acc + <u64>load<u32>(p) * P2, 31) * P1
   } else {
-    for (let j = 0; j < len; j++) {
-      h = (h ^ <u64>at(tokens, start + j)) * 0xff51afd7ed558ccd
-      h ^= h >>> 29
+    // Near the start: same chunks, built from padded values.
+    let j = 0
+    for (; j + 1 < len; j += 2) {
+      const c = <u64>at(tokens, start + j) | (<u64>at(tokens, start + j + 1) << 32)
+      acc = rotl<u64>(acc + c * P2, 31) * P1
     }
+    if (j < len) acc = rotl<u64>(acc + <u64>at(tokens, start + j) * P2, 31) * P1
   }
-  h ^= h >>> 32
-  h *= 0xc4ceb9fe1a85ec53
-  h ^= h >>> 33
-  return h
+  acc ^= acc >>> 33
+  acc *= P2
+  acc ^= acc >>> 29
+  acc *= P3
+  return acc ^ (acc >>> 32)
 }
 
 // @ts-ignore: decorator
@@ -60,45 +71,99 @@ export function synthidTablePtr(): usize {
   return true
 }
 
+// Grows linear memory to cover [0, end); false if the engine refuses.
+function ensureMemory(end: usize): bool {
+  const have = <usize>memory.size() << 16
+  if (end <= have) return true
+  return memory.grow(<i32>((end - have + 0xffff) >>> 16)) >= 0
+}
+
+// @ts-ignore: decorator
+@inline function tableSlots(count: u32): u32 {
+  let s: u32 = 16
+  while (s < count + (count >>> 1)) s <<= 1
+  return s
+}
+
 /**
- * out[i] = 1 where the window of position i occurs first. Open addressing (linear probing) in
- * `table` (2^bits slots × 8 bytes: fingerprint u32, position + 1 u32; cleared here).
+ * out[i] = 1 where the window tokens[i − width .. i − 1] (+ tokens[i] when withToken), −1 padded,
+ * occurs for the first time; returns the count (−1 if memory could not grow).
+ * A single hash table over millions of windows misses cache on every probe, so windows are first
+ * radix-partitioned by the top hash bits into buckets of ~2k, then deduplicated bucket by bucket
+ * in a small cache-resident table (positions stay ascending within a bucket). Scratch from `scratch`.
  */
-export function firstOccurrence(
-  tokens: usize,
-  n: i32,
-  width: i32,
-  withToken: i32,
-  out: usize,
-  table: usize,
-  bits: i32,
-): i32 {
+export function firstOccurrence(tokens: usize, n: i32, width: i32, withToken: i32, out: usize, scratch: usize): i32 {
   const len = width + (withToken != 0 ? 1 : 0)
-  const mask: u32 = (<u32>1 << bits) - 1
-  memory.fill(table, 0, <usize>8 << bits)
-  let count = 0
+  let bits = 0
+  while (n >>> bits > 2048) bits++
+  const nb = 1 << bits
+  const off = scratch // nb u32 bucket cursors
+  const hashes = (off + (<usize>nb << 2) + 15) & ~(<usize>15) // n × u64, reused for the tables
+  const part = hashes + (<usize>n << 3) // n × (fingerprint u32, position u32)
+  if (!ensureMemory(part + (<usize>n << 3))) return -1
+  memory.fill(off, 0, <usize>nb << 2)
+  // Bucket = top `bits` bits; fingerprint and slot come from the low 32.
+  // (A shift by 64 is a shift by 0 in wasm, so bits = 0 masks the hash to 0 instead.)
+  const sh = <u64>(bits != 0 ? 64 - bits : 0)
+  const bmask: u64 = bits != 0 ? 0xffffffffffffffff : 0
   for (let i = 0; i < n; i++) {
-    const start = i - width
-    const h = windowHash(tokens, start, len)
-    const fp = <u32>h
-    let slot = <u32>(h >>> 32) & mask
-    let first: u8 = 1
-    while (true) {
-      const e = table + (<usize>slot << 3)
-      const pos1 = load<u32>(e, 4)
-      if (pos1 == 0) {
-        store<u32>(e, fp)
-        store<u32>(e, <u32>i + 1, 4)
-        count++
-        break
+    const h = windowHash(tokens, i - width, len)
+    store<u64>(hashes + (<usize>i << 3), h)
+    const c = off + (<usize>((h & bmask) >>> sh) << 2)
+    store<u32>(c, load<u32>(c) + 1)
+  }
+  let sum: u32 = 0
+  let most: u32 = 0
+  for (let b = 0; b < nb; b++) {
+    const c = off + (<usize>b << 2)
+    const k = load<u32>(c)
+    if (k > most) most = k
+    store<u32>(c, sum)
+    sum += k
+  }
+  for (let i = 0; i < n; i++) {
+    const h = load<u64>(hashes + (<usize>i << 3))
+    const c = off + (<usize>((h & bmask) >>> sh) << 2)
+    const k = load<u32>(c)
+    store<u32>(c, k + 1)
+    store<u64>(part + (<usize>k << 3), (<u64>i << 32) | (h & 0xffffffff))
+  }
+  // The hashes are consumed: their region hosts the per-bucket table unless that is larger.
+  const tableBytes = <usize>tableSlots(most) << 3
+  const table = tableBytes <= <usize>n << 3 ? hashes : part + (<usize>n << 3)
+  if (!ensureMemory(table + tableBytes)) return -1
+  // After the scatter, cursor b holds the end of bucket b (= start of bucket b + 1).
+  let count = 0
+  let begin: u32 = 0
+  for (let b = 0; b < nb; b++) {
+    const end = load<u32>(off + (<usize>b << 2))
+    const slots = tableSlots(end - begin)
+    const mask = slots - 1
+    memory.fill(table, 0, <usize>slots << 3)
+    for (let k = begin; k < end; k++) {
+      const entry = load<u64>(part + (<usize>k << 3))
+      const fp = <u32>entry
+      const pos = <u32>(entry >>> 32)
+      let slot = fp & mask
+      let first: u8 = 1
+      while (true) {
+        const e = table + (<usize>slot << 3)
+        const pos1 = load<u32>(e, 4)
+        if (pos1 == 0) {
+          store<u32>(e, fp)
+          store<u32>(e, pos + 1, 4)
+          count++
+          break
+        }
+        if (load<u32>(e) == fp && sameWindow(tokens, <i32>pos - width, <i32>pos1 - 1 - width, len)) {
+          first = 0
+          break
+        }
+        slot = (slot + 1) & mask
       }
-      if (load<u32>(e) == fp && sameWindow(tokens, start, <i32>pos1 - 1 - width, len)) {
-        first = 0
-        break
-      }
-      slot = (slot + 1) & mask
+      store<u8>(out + <usize>pos, first)
     }
-    store<u8>(out + <usize>i, first)
+    begin = end
   }
   return count
 }
@@ -112,66 +177,176 @@ const W1: u32 = 0xbb67ae85
 const CONTEXT_DOMAIN: u32 = 0x574d4358
 const TOKEN_DOMAIN: u32 = 0x574d544b
 
-/** out[i] = f32 uniform of (key, −1-padded context of width `width`, tokens[i]). */
+// @ts-ignore: decorator
+@inline function padWord(tokens: usize, q: i32, j: i32, width: i32): u32 {
+  return j < width ? at(tokens, q + j) : 0xffffffff - <u32>(j & 3)
+}
+
+// @ts-ignore: decorator
+@inline function pick(sel: u32, c0: u32, c1: u32, c2: u32, c3: u32): u32 {
+  return sel < 2 ? (sel == 0 ? c0 : c1) : sel == 2 ? c2 : c3
+}
+
+// Same double division then round-to-nearest f32 as Math.fround(((w >>> 8) + 1) / 16777217).
+// @ts-ignore: decorator
+@inline function uniform(w: u32): f32 {
+  return <f32>(<f64>((w >>> 8) + 1) / 16777217.0)
+}
+
+// One position, scalar (positions whose context reaches before the start, and the tail).
+function philoxOne(tokens: usize, i: i32, width: i32, k0: u32, k1: u32): f32 {
+  let s0 = CONTEXT_DOMAIN
+  let s1 = <u32>width
+  let s2: u32 = 0
+  let s3: u32 = 0
+  const q = i - width
+  for (let off = 0; off < width; off += 4) {
+    let c0 = s0 ^ at(tokens, q + off)
+    let c1 = s1 ^ padWord(tokens, q, off + 1, width)
+    let c2 = s2 ^ padWord(tokens, q, off + 2, width)
+    let c3 = s3 ^ padWord(tokens, q, off + 3, width)
+    let a = k0 ^ <u32>off
+    let b = k1
+    for (let r = 0; r < 10; r++) {
+      const p0 = M0 * <u64>c0
+      const p1 = M1 * <u64>c2
+      c0 = <u32>(p1 >>> 32) ^ c1 ^ a
+      c2 = <u32>(p0 >>> 32) ^ c3 ^ b
+      c1 = <u32>p1
+      c3 = <u32>p0
+      a += W0
+      b += W1
+    }
+    s0 = c0
+    s1 = c1
+    s2 = c2
+    s3 = c3
+  }
+  const t = load<u32>(tokens + (<usize>i << 2))
+  let c0 = t >>> 2
+  let c1 = s0
+  let c2 = s1
+  let c3 = s2
+  let a = k0 ^ s3
+  let b = k1 ^ TOKEN_DOMAIN
+  for (let r = 0; r < 10; r++) {
+    const p0 = M0 * <u64>c0
+    const p1 = M1 * <u64>c2
+    c0 = <u32>(p1 >>> 32) ^ c1 ^ a
+    c2 = <u32>(p0 >>> 32) ^ c3 ^ b
+    c1 = <u32>p1
+    c3 = <u32>p0
+    a += W0
+    b += W1
+  }
+  return uniform(pick(t & 3, c0, c1, c2, c3))
+}
+
+// Context slot m of block `off` for four consecutive positions: one unaligned vector load,
+// or the pad constant 0xFFFFFFFF − m past the end of the context.
+// @ts-ignore: decorator
+@inline function slot4(tokens: usize, q: i32, off: i32, m: i32, width: i32): v128 {
+  return off + m < width ? v128.load(tokens + (<usize>(q + off + m) << 2)) : i32x4.splat(<i32>(0xffffffff - <u32>m))
+}
+
+/** Exhaustive check that the SIMD uniform equals the scalar one for all 2^24 mantissas (tests). */
+export function uniformMismatches(): i32 {
+  let bad = 0
+  for (let m: u32 = 0; m < 1 << 24; m += 4) {
+    const w = i32x4.shl(i32x4(<i32>m, <i32>m + 1, <i32>m + 2, <i32>m + 3), 8)
+    const u = uniform4(w)
+    for (let j: u32 = 0; j < 4; j++) {
+      const s = uniform((m + j) << 8)
+      const v = j == 0 ? f32x4.extract_lane(u, 0) : j == 1 ? f32x4.extract_lane(u, 1) : j == 2 ? f32x4.extract_lane(u, 2) : f32x4.extract_lane(u, 3)
+      if (reinterpret<u32>(s) != reinterpret<u32>(v)) bad++
+    }
+  }
+  return bad
+}
+
+// (m + 1)/(2^24 + 1) rounded to f32 equals the f32 just below (m + 1)·2^−24 (exact): the
+// quotient lies between 1/2 and 1 ulp below it (vLLM's GPU formula; uniformMismatches checks all m).
+// @ts-ignore: decorator
+@inline function uniform4(w: v128): v128 {
+  const f = f32x4.mul(f32x4.convert_i32x4_u(i32x4.add(i32x4.shr_u(w, 8), i32x4.splat(1))), f32x4.splat(5.9604644775390625e-8))
+  return i32x4.sub(f, i32x4.splat(1))
+}
+
+/**
+ * out[i] = f32 uniform of (key, −1-padded context of width `width`, tokens[i]).
+ * Four positions per iteration in SIMD lanes: slot m of every context block is a contiguous
+ * vector load, and 32×32→64 products come from i64x2.extmul (hi/lo words shuffled back).
+ */
 export function philoxUniforms(tokens: usize, n: i32, width: i32, k0: u32, k1: u32, out: usize): void {
-  const kt1 = k1 ^ TOKEN_DOMAIN
-  for (let i = 0; i < n; i++) {
-    // Absorb the context once per position, 4 ids per call.
-    let s0 = CONTEXT_DOMAIN
-    let s1 = <u32>width
-    let s2: u32 = 0
-    let s3: u32 = 0
-    const base = i - width
+  let i = 0
+  const head = min<i32>(width, n)
+  for (; i < head; i++) store<f32>(out + (<usize>i << 2), philoxOne(tokens, i, width, k0, k1))
+  const m0 = i32x4.splat(<i32>M0)
+  const m1 = i32x4.splat(<i32>M1)
+  const w0 = i32x4.splat(<i32>W0)
+  const w1 = i32x4.splat(<i32>W1)
+  for (; i + 4 <= n; i += 4) {
+    let s0 = i32x4.splat(<i32>CONTEXT_DOMAIN)
+    let s1 = i32x4.splat(width)
+    let s2 = i32x4.splat(0)
+    let s3 = i32x4.splat(0)
+    const q = i - width
     for (let off = 0; off < width; off += 4) {
-      const q = base + off
-      let c0 = s0 ^ at(tokens, q)
-      let c1 = s1 ^ (off + 1 < width ? at(tokens, q + 1) : 0xfffffffe)
-      let c2 = s2 ^ (off + 2 < width ? at(tokens, q + 2) : 0xfffffffd)
-      let c3 = s3 ^ (off + 3 < width ? at(tokens, q + 3) : 0xfffffffc)
-      let a = k0 ^ <u32>off
-      let b = k1
+      let c0 = v128.xor(s0, v128.load(tokens + (<usize>(q + off) << 2)))
+      let c1 = v128.xor(s1, slot4(tokens, q, off, 1, width))
+      let c2 = v128.xor(s2, slot4(tokens, q, off, 2, width))
+      let c3 = v128.xor(s3, slot4(tokens, q, off, 3, width))
+      let a = i32x4.splat(<i32>(k0 ^ <u32>off))
+      let b = i32x4.splat(<i32>k1)
       for (let r = 0; r < 10; r++) {
-        const p0 = M0 * <u64>c0
-        const p1 = M1 * <u64>c2
-        const n0 = <u32>(p1 >>> 32) ^ c1 ^ a
-        const n2 = <u32>(p0 >>> 32) ^ c3 ^ b
-        c1 = <u32>p1
-        c3 = <u32>p0
-        c0 = n0
-        c2 = n2
-        a += W0
-        b += W1
+        const p0l = i64x2.extmul_low_i32x4_u(c0, m0)
+        const p0h = i64x2.extmul_high_i32x4_u(c0, m0)
+        const p1l = i64x2.extmul_low_i32x4_u(c2, m1)
+        const p1h = i64x2.extmul_high_i32x4_u(c2, m1)
+        const hi0 = v128.shuffle<i32>(p0l, p0h, 1, 3, 5, 7)
+        const hi1 = v128.shuffle<i32>(p1l, p1h, 1, 3, 5, 7)
+        c0 = v128.xor(v128.xor(hi1, c1), a)
+        c1 = v128.shuffle<i32>(p1l, p1h, 0, 2, 4, 6)
+        c2 = v128.xor(v128.xor(hi0, c3), b)
+        c3 = v128.shuffle<i32>(p0l, p0h, 0, 2, 4, 6)
+        a = i32x4.add(a, w0)
+        b = i32x4.add(b, w1)
       }
       s0 = c0
       s1 = c1
       s2 = c2
       s3 = c3
     }
-    // Candidate call: tokens 4g..4g+3 share one block; pick word t & 3.
-    const t = load<u32>(tokens + (<usize>i << 2))
-    let c0 = t >>> 2
+    const t = v128.load(tokens + (<usize>i << 2))
+    let c0 = i32x4.shr_u(t, 2)
     let c1 = s0
     let c2 = s1
     let c3 = s2
-    let a = k0 ^ s3
-    let b = kt1
+    let a = v128.xor(i32x4.splat(<i32>k0), s3)
+    let b = i32x4.splat(<i32>(k1 ^ TOKEN_DOMAIN))
     for (let r = 0; r < 10; r++) {
-      const p0 = M0 * <u64>c0
-      const p1 = M1 * <u64>c2
-      const n0 = <u32>(p1 >>> 32) ^ c1 ^ a
-      const n2 = <u32>(p0 >>> 32) ^ c3 ^ b
-      c1 = <u32>p1
-      c3 = <u32>p0
-      c0 = n0
-      c2 = n2
-      a += W0
-      b += W1
+      const p0l = i64x2.extmul_low_i32x4_u(c0, m0)
+      const p0h = i64x2.extmul_high_i32x4_u(c0, m0)
+      const p1l = i64x2.extmul_low_i32x4_u(c2, m1)
+      const p1h = i64x2.extmul_high_i32x4_u(c2, m1)
+      const hi0 = v128.shuffle<i32>(p0l, p0h, 1, 3, 5, 7)
+      const hi1 = v128.shuffle<i32>(p1l, p1h, 1, 3, 5, 7)
+      c0 = v128.xor(v128.xor(hi1, c1), a)
+      c1 = v128.shuffle<i32>(p1l, p1h, 0, 2, 4, 6)
+      c2 = v128.xor(v128.xor(hi0, c3), b)
+      c3 = v128.shuffle<i32>(p0l, p0h, 0, 2, 4, 6)
+      a = i32x4.add(a, w0)
+      b = i32x4.add(b, w1)
     }
-    const sel = t & 3
-    const w = sel < 2 ? (sel == 0 ? c0 : c1) : sel == 2 ? c2 : c3
-    // Same double division then round-to-nearest f32 as Math.fround(((w >>> 8) + 1) / 16777217).
-    store<f32>(out + (<usize>i << 2), <f32>(<f64>((w >>> 8) + 1) / 16777217.0))
+    // Word t & 3 of each lane's block.
+    const sel = v128.and(t, i32x4.splat(3))
+    let w = v128.and(c0, i32x4.eq(sel, i32x4.splat(0)))
+    w = v128.or(w, v128.and(c1, i32x4.eq(sel, i32x4.splat(1))))
+    w = v128.or(w, v128.and(c2, i32x4.eq(sel, i32x4.splat(2))))
+    w = v128.or(w, v128.and(c3, i32x4.eq(sel, i32x4.splat(3))))
+    v128.store(out + (<usize>i << 2), uniform4(w))
   }
+  for (; i < n; i++) store<f32>(out + (<usize>i << 2), philoxOne(tokens, i, width, k0, k1))
 }
 
 // ---- torch CPU MT19937 + randperm prefix membership ----
@@ -179,27 +354,30 @@ export function philoxUniforms(tokens: usize, n: i32, width: i32, k0: u32, k1: u
 const MT_N = 624
 const MT_M = 397
 const MATRIX_A: u32 = 0x9908b0df
+const GREEN: u32 = 0xffffffff // step result: the token landed in the prefix
 
 /**
- * Divisibility table for m = vocab − i, i < count (12 bytes each: qinv, thr, shift), where
- * m = q·2^shift, q odd, qinv = q^−1 mod 2^32, thr = ⌊(2^32 − 1)/m⌋.
- * x ≡ 0 (mod m) ⇔ rotr(x·qinv, shift) ≤ thr (Hacker's Delight 10-17), so `r % m == d` is tested
- * with one multiply instead of a division: r ≥ d and (r − d) ≡ 0 (mod m).
+ * Divisibility table for m = vocab − i, i < count, as three u32 arrays of `cap` entries at
+ * table (qinv), table + 4·cap (thr), table + 8·cap (low mask), where m = q·2^s, q odd,
+ * qinv = q^−1 mod 2^32, thr = ⌊(2^32 − 1)/q⌋, low mask = 2^s − 1. Then for any u32 x:
+ * x ≡ 0 (mod m) ⇔ (x & lowmask) == 0 and x·qinv ≤ thr (Hacker's Delight 10-16/17), so the
+ * per-step `r % m == d` becomes r ≥ d and (r − d) ≡ 0 (mod m): one multiply, no division.
  */
-export function mtDivTable(table: usize, vocab: u32, count: i32): void {
+export function mtDivTable(table: usize, cap: i32, vocab: u32, count: i32): void {
+  const cb = <usize>cap << 2
   for (let i = 0; i < count; i++) {
     const m = vocab - <u32>i
     const sh = ctz<u32>(m)
     const q = m >>> sh
-    let inv = q // correct to 3 bits for odd q
+    let inv = q // correct to 3 bits for odd q; each Newton step doubles that
     inv *= 2 - q * inv
     inv *= 2 - q * inv
     inv *= 2 - q * inv
     inv *= 2 - q * inv
-    const e = table + <usize>i * 12
+    const e = table + (<usize>i << 2)
     store<u32>(e, inv)
-    store<u32>(e, <u32>0xffffffff / m, 4)
-    store<u32>(e, sh, 8)
+    store<u32>(e + cb, <u32>0xffffffff / q)
+    store<u32>(e + 2 * cb, (<u32>1 << sh) - 1)
   }
 }
 
@@ -218,86 +396,166 @@ export function mtDivTable(table: usize, vocab: u32, count: i32): void {
 }
 
 /**
- * Is `token` in torch CPU randperm(vocab)[0 : green] after manual_seed(seed)? Follows the token
- * through the Fisher–Yates swaps, with d = pos − i; step i draws r and z = r % (vocab − i):
- * green iff z == d; when d == 0 the token moves to i + z. MT words are produced block by block,
- * twist and temper fused into the test loop (a block cut short is never reused: next call reseeds).
+ * One Fisher–Yates step i with draw y, d = pos − i: green iff y % m == d (m = vocab − i);
+ * when d == 0 the token moves to i + (y % m). Returns d for step i + 1, or GREEN.
+ * qp points at qinv[i]; cb = 4·cap.
  */
-function mtMember(seed: u32, token: u32, vocab: u32, green: u32, div: usize): u8 {
-  const st = MT_STATE
-  // init_with_uint32
-  let prev = seed
-  store<u32>(st, prev)
+// @ts-ignore: decorator
+@inline function stepScalar(y: u32, d: u32, i: u32, vocab: u32, qp: usize, cb: usize): u32 {
+  const x = y - d
+  const hit = (y >= d) & ((x & load<u32>(qp + 2 * cb)) == 0) & (x * load<u32>(qp) <= load<u32>(qp + cb))
+  if (hit) return GREEN
+  if (d == 0) return y % (vocab - i) - 1
+  return d - 1
+}
+
+// @ts-ignore: decorator
+@inline function twistScalar(p: usize, nextP: usize, farP: usize): u32 {
+  const s = twistWord(load<u32>(p), load<u32>(nextP), load<u32>(farP))
+  store<u32>(p, s)
+  return temper(s)
+}
+
+/**
+ * Four steps at once: twist + temper state words k..k+3 (at p; far words at farP) with SIMD and
+ * test all four against d, d−1, d−2, d−3. Any hit or any d reaching 0 replays the four scalar.
+ */
+// @ts-ignore: decorator
+@inline function stepVector(p: usize, farP: usize, d: u32, i: u32, vocab: u32, qp: usize, cb: usize): u32 {
+  const y = v128.or(
+    v128.and(v128.load(p), i32x4.splat(<i32>0x80000000)),
+    v128.and(v128.load(p, 4), i32x4.splat(0x7fffffff)),
+  )
+  const mag = v128.and(i32x4.neg(v128.and(y, i32x4.splat(1))), i32x4.splat(<i32>MATRIX_A))
+  const s = v128.xor(v128.xor(v128.load(farP), i32x4.shr_u(y, 1)), mag)
+  v128.store(p, s)
+  let t = v128.xor(s, i32x4.shr_u(s, 11))
+  t = v128.xor(t, v128.and(i32x4.shl(t, 7), i32x4.splat(<i32>0x9d2c5680)))
+  t = v128.xor(t, v128.and(i32x4.shl(t, 15), i32x4.splat(<i32>0xefc60000)))
+  t = v128.xor(t, i32x4.shr_u(t, 18))
+  const dv = i32x4.sub(i32x4.splat(<i32>d), i32x4(0, 1, 2, 3))
+  const x = i32x4.sub(t, dv)
+  const hit = v128.and(
+    v128.and(i32x4.ge_u(t, dv), i32x4.eq(v128.and(x, v128.load(qp + 2 * cb)), i32x4.splat(0))),
+    i32x4.le_u(i32x4.mul(x, v128.load(qp)), v128.load(qp + cb)),
+  )
+  if (!v128.any_true(v128.or(hit, i32x4.eq(dv, i32x4.splat(0))))) return d - 4
+  let e = stepScalar(<u32>i32x4.extract_lane(t, 0), d, i, vocab, qp, cb)
+  if (e == GREEN) return GREEN
+  e = stepScalar(<u32>i32x4.extract_lane(t, 1), e, i + 1, vocab, qp + 4, cb)
+  if (e == GREEN) return GREEN
+  e = stepScalar(<u32>i32x4.extract_lane(t, 2), e, i + 2, vocab, qp + 8, cb)
+  if (e == GREEN) return GREEN
+  return stepScalar(<u32>i32x4.extract_lane(t, 3), e, i + 3, vocab, qp + 12, cb)
+}
+
+// init_with_uint32 for two generators at once (two independent multiply chains overlap).
+// @ts-ignore: decorator
+@inline function seed2(a: usize, sa: u32, b: usize, sb: u32): void {
+  store<u32>(a, sa)
+  store<u32>(b, sb)
   for (let j: u32 = 1; j < <u32>MT_N; j++) {
-    prev = 1812433253 * (prev ^ (prev >>> 30)) + j
-    store<u32>(st + (<usize>j << 2), prev)
+    sa = 1812433253 * (sa ^ (sa >>> 30)) + j
+    sb = 1812433253 * (sb ^ (sb >>> 30)) + j
+    store<u32>(a + (<usize>j << 2), sa)
+    store<u32>(b + (<usize>j << 2), sb)
   }
+}
+
+/**
+ * Is `token` in torch CPU randperm(vocab)[0 : green] for the seeded state at st? Follows the
+ * token through the Fisher–Yates swaps (d = pos − i), twisting the state in place block by block
+ * with the test fused in; a block cut short by an early exit is never reused (next token reseeds).
+ * Twist ranges: k < 227 reads s[k + 397] (old), 227 ≤ k < 623 reads s[k − 227] (new), k = 623 wraps.
+ */
+function mtMember(st: usize, token: u32, vocab: u32, green: u32, div: usize, cb: usize): u8 {
   let d: u32 = token
   let i: u32 = 0
   while (true) {
     const left = green - i
     const lim: u32 = left < <u32>MT_N ? left : <u32>MT_N
-    let e = div + <usize>i * 12
-    // k in [0, 227): far word s[k + 397] is still old.
-    const lim1: u32 = lim < <u32>(MT_N - MT_M) ? lim : <u32>(MT_N - MT_M)
+    let qp = div + (<usize>i << 2)
     let k: u32 = 0
-    for (; k < lim1; k++) {
+    const vA: u32 = min<u32>(224, lim & ~3)
+    for (; k < vA; k += 4) {
       const p = st + (<usize>k << 2)
-      const s = twistWord(load<u32>(p), load<u32>(p, 4), load<u32>(p, MT_M * 4))
-      store<u32>(p, s)
-      const y = temper(s)
-      const hit = (y >= d) & (rotr<u32>((y - d) * load<u32>(e), load<u32>(e, 8)) <= load<u32>(e, 4))
-      if (hit | (d == 0)) {
-        if (hit) return 1
-        d = y % (vocab - i)
-      }
-      d--
-      i++
-      e += 12
+      d = stepVector(p, p + MT_M * 4, d, i, vocab, qp, cb)
+      if (d == GREEN) return 1
+      i += 4
+      qp += 16
     }
-    // k in [227, 623): far word s[k − 227] is already new.
-    const lim2: u32 = lim < <u32>(MT_N - 1) ? lim : <u32>(MT_N - 1)
-    for (; k < lim2; k++) {
+    const sA: u32 = min<u32>(MT_N - MT_M, lim)
+    for (; k < sA; k++) {
       const p = st + (<usize>k << 2)
-      const s = twistWord(load<u32>(p), load<u32>(p, 4), load<u32>(p - (MT_N - MT_M) * 4))
-      store<u32>(p, s)
-      const y = temper(s)
-      const hit = (y >= d) & (rotr<u32>((y - d) * load<u32>(e), load<u32>(e, 8)) <= load<u32>(e, 4))
-      if (hit | (d == 0)) {
-        if (hit) return 1
-        d = y % (vocab - i)
-      }
-      d--
+      d = stepScalar(twistScalar(p, p + 4, p + MT_M * 4), d, i, vocab, qp, cb)
+      if (d == GREEN) return 1
       i++
-      e += 12
+      qp += 4
+    }
+    if (lim > <u32>(MT_N - MT_M)) {
+      const vB: u32 = MT_N - MT_M + ((min<u32>(MT_N - 1, lim) - (MT_N - MT_M)) & ~3)
+      for (; k < vB; k += 4) {
+        const p = st + (<usize>k << 2)
+        d = stepVector(p, p - (MT_N - MT_M) * 4, d, i, vocab, qp, cb)
+        if (d == GREEN) return 1
+        i += 4
+        qp += 16
+      }
+      const sB: u32 = min<u32>(MT_N - 1, lim)
+      for (; k < sB; k++) {
+        const p = st + (<usize>k << 2)
+        d = stepScalar(twistScalar(p, p + 4, p - (MT_N - MT_M) * 4), d, i, vocab, qp, cb)
+        if (d == GREEN) return 1
+        i++
+        qp += 4
+      }
     }
     if (lim < <u32>MT_N) return 0 // green steps exhausted: red
-    // k = 623 wraps to s[0] (new) and s[396] (new).
     const p = st + (<usize>(MT_N - 1) << 2)
-    const s = twistWord(load<u32>(p), load<u32>(st), load<u32>(st, (MT_M - 1) * 4))
-    store<u32>(p, s)
-    const y = temper(s)
-    const hit = (y >= d) & (rotr<u32>((y - d) * load<u32>(e), load<u32>(e, 8)) <= load<u32>(e, 4))
-    if (hit | (d == 0)) {
-      if (hit) return 1
-      d = y % (vocab - i)
-    }
-    d--
+    d = stepScalar(twistScalar(p, st, st + (MT_M - 1) * 4), d, i, vocab, qp, cb)
+    if (d == GREEN) return 1
     i++
     if (i >= green) return 0
   }
 }
 
-/** out[i] = tokens[i] ∈ randperm(seeds[i], vocab)[0 : greenCount]; `div` from mtDivTable(vocab, ≥ greenCount). */
-export function mtGreen(seeds: usize, tokens: usize, n: i32, vocab: i32, greenCount: i32, div: usize, out: usize): void {
-  for (let i = 0; i < n; i++) {
-    const t = load<i32>(tokens + (<usize>i << 2))
-    let g: u8 = 0
-    if (t >= 0 && t < vocab) {
-      if (greenCount >= vocab) g = 1
-      else if (greenCount > 0) g = mtMember(load<u32>(seeds + (<usize>i << 2)), <u32>t, <u32>vocab, <u32>greenCount, div)
-    }
-    store<u8>(out + <usize>i, g)
+// @ts-ignore: decorator
+@inline function mtOne(st: usize, seeds: usize, tokens: usize, i: i32, vocab: i32, greenCount: i32, div: usize, cb: usize, out: usize): void {
+  const t = load<i32>(tokens + (<usize>i << 2))
+  let g: u8 = 0
+  if (t >= 0 && t < vocab) {
+    if (greenCount >= vocab) g = 1
+    else if (greenCount > 0) g = mtMember(st, <u32>t, <u32>vocab, <u32>greenCount, div, cb)
+  }
+  store<u8>(out + <usize>i, g)
+}
+
+/**
+ * out[i] = tokens[i] ∈ randperm(seeds[i], vocab)[0 : greenCount]; `div` (capacity `cap`) from
+ * mtDivTable(vocab, ≥ min(greenCount, vocab − 1)). Tokens are taken in pairs to seed two states at once.
+ */
+export function mtGreen(
+  seeds: usize,
+  tokens: usize,
+  n: i32,
+  vocab: i32,
+  greenCount: i32,
+  div: usize,
+  cap: i32,
+  out: usize,
+): void {
+  const cb = <usize>cap << 2
+  const stB = MT_STATE_B
+  let i = 0
+  for (; i + 1 < n; i += 2) {
+    seed2(MT_STATE, load<u32>(seeds + (<usize>i << 2)), stB, load<u32>(seeds + (<usize>i << 2), 4))
+    mtOne(MT_STATE, seeds, tokens, i, vocab, greenCount, div, cb, out)
+    mtOne(stB, seeds, tokens, i + 1, vocab, greenCount, div, cb, out)
+  }
+  if (i < n) {
+    const s = load<u32>(seeds + (<usize>i << 2))
+    seed2(MT_STATE, s, stB, s)
+    mtOne(MT_STATE, seeds, tokens, i, vocab, greenCount, div, cb, out)
   }
 }
 
