@@ -21,7 +21,7 @@ const mtime = (p) => {
 const sources = [fileURLToPath(import.meta.url)]
 for (const f of readdirSync(srcDir, { recursive: true })) {
   const p = join(srcDir, String(f))
-  if (p.endsWith('.ts') || p.endsWith('.json')) sources.push(p)
+  if (p.endsWith('.ts')) sources.push(p)
 }
 const newestSource = Math.max(...sources.map(mtime))
 const oldestOutput = Math.min(...outputs.map(mtime))
@@ -36,13 +36,18 @@ if (!process.argv.includes('--force') && oldestOutput >= newestSource) {
   // --runtime stub: the kernel never allocates; the adapter manages linear memory itself.
   const { error, stderr } = await asc.main([
     join(srcDir, 'index.ts'),
-    '--outFile', join(outDir, 'kernel.wasm'),
-    '--textFile', join(outDir, 'kernel.wat'),
-    '--bindings', 'raw',
-    '--runtime', 'stub',
+    '--outFile',
+    join(outDir, 'kernel.wasm'),
+    '--textFile',
+    join(outDir, 'kernel.wat'),
+    '--bindings',
+    'raw',
+    '--runtime',
+    'stub',
     '-O3',
     '--noAssert',
-    '--enable', 'simd', // MT19937 twist/temper/test four lanes at a time (V8 and workerd support it)
+    '--enable',
+    'simd', // Philox and MT19937 four lanes at a time (V8 and workerd support SIMD)
   ])
   if (error) {
     console.error(stderr.toString())

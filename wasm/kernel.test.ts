@@ -28,7 +28,12 @@ function tokensFor(r: () => number, n: number, alphabet: number, special = SPECI
   const t = new Int32Array(n)
   for (let i = 0; i < n; i++) {
     const x = r()
-    t[i] = x < 0.1 ? special[Math.floor(r() * special.length)] : x < 0.2 ? Math.floor(r() * 2 ** 31) : Math.floor(r() * alphabet)
+    t[i] =
+      x < 0.1
+        ? special[Math.floor(r() * special.length)]
+        : x < 0.2
+          ? Math.floor(r() * 2 ** 31)
+          : Math.floor(r() * alphabet)
   }
   return t
 }
@@ -47,7 +52,9 @@ describe('wasm build', () => {
     const wasmFile = fileURLToPath(KERNEL_WASM_URL)
     const built = statSync(wasmFile).mtimeMs
     const srcDir = fileURLToPath(new URL('./assembly/', import.meta.url))
-    const sources = readdirSync(srcDir).map((f) => srcDir + f)
+    const sources = readdirSync(srcDir)
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => srcDir + f)
     sources.push(fileURLToPath(new URL('./build.mjs', import.meta.url)))
     for (const s of sources) expect(built, s).toBeGreaterThanOrEqual(statSync(s).mtimeMs)
     expect(wasm.name).toBe('wasm')
@@ -86,7 +93,9 @@ describe('firstOccurrence parity', () => {
       for (const width of [0, 3, 4]) {
         const a = new Uint8Array(tokens.length)
         const b = new Uint8Array(tokens.length)
-        expect(wasm.firstOccurrence(tokens, width, true, b)).toBe(jsKernel.firstOccurrence(tokens, width, true, a))
+        expect(wasm.firstOccurrence(tokens, width, true, b)).toBe(
+          jsKernel.firstOccurrence(tokens, width, true, a),
+        )
         expect(b).toEqual(a)
       }
     }
@@ -105,7 +114,8 @@ describe('philoxUniforms parity', () => {
     for (let c = 0; c < 120; c++) {
       const n = c < 12 ? c : Math.floor(r() * 400)
       const width = c % 10
-      const [k0, k1] = c < keys.length * 10 ? keys[c % keys.length] : [Math.floor(r() * 2 ** 32), Math.floor(r() * 2 ** 32)]
+      const [k0, k1] =
+        c < keys.length * 10 ? keys[c % keys.length] : [Math.floor(r() * 2 ** 32), Math.floor(r() * 2 ** 32)]
       const tokens = tokensFor(r, n, 50_000)
       const a = new Float32Array(n)
       const b = new Float32Array(n)
@@ -117,7 +127,12 @@ describe('philoxUniforms parity', () => {
 
   it('matches the vLLM prf_words golden uniforms (scalar and SIMD paths)', () => {
     const v = loadVectors('vllm.json')
-    for (const w of v.prf_words as { key_str: string; context: number[]; token: number; uniform_f32_hex: string }[]) {
+    for (const w of v.prf_words as {
+      key_str: string
+      context: number[]
+      token: number
+      uniform_f32_hex: string
+    }[]) {
       const key = BigInt(w.key_str)
       const k0 = Number(key & 0xffffffffn)
       const k1 = Number(key >> 32n)
@@ -149,12 +164,22 @@ describe('mtGreen parity', () => {
     const seedSpecial = [0, 1, 0xffffffff, 15485863, 0x80000000]
     for (let c = 0; c < 90; c++) {
       const vocab = c < 5 ? [1, 2, 3, 5, 20][c] : 1 + Math.floor(r() * (c % 9 === 0 ? 4000 : 700))
-      const greenCount = pick(r, [0, 1, vocab - 1, vocab, vocab + 3, -1, Math.floor(r() * vocab), Math.floor(vocab / 4)])
+      const greenCount = pick(r, [
+        0,
+        1,
+        vocab - 1,
+        vocab,
+        vocab + 3,
+        -1,
+        Math.floor(r() * vocab),
+        Math.floor(vocab / 4),
+      ])
       const n = c < 4 ? c : Math.floor(r() * 40)
       const tokens = new Int32Array(n)
       const seeds = new Uint32Array(n)
       for (let i = 0; i < n; i++) {
-        tokens[i] = r() < 0.15 ? pick(r, [-1, vocab, vocab - 1, 0, -(2 ** 31), 2 ** 31 - 1]) : Math.floor(r() * vocab)
+        tokens[i] =
+          r() < 0.15 ? pick(r, [-1, vocab, vocab - 1, 0, -(2 ** 31), 2 ** 31 - 1]) : Math.floor(r() * vocab)
         seeds[i] = r() < 0.2 ? pick(r, seedSpecial) : Math.floor(r() * 2 ** 32)
       }
       const a = new Uint8Array(n).fill(7)
@@ -189,10 +214,13 @@ describe('mtGreen parity', () => {
       const greenCount = Math.floor(g.vocab * g.gamma)
       const seed = torchSeed(BigInt(g.seed))
       const expectGreen = g.greenlist ?? g.greenlist_first10!
-      const tokens = g.greenlist ? Int32Array.from({ length: g.vocab }, (_, i) => i) : Int32Array.from(expectGreen)
+      const tokens = g.greenlist
+        ? Int32Array.from({ length: g.vocab }, (_, i) => i)
+        : Int32Array.from(expectGreen)
       const out = new Uint8Array(tokens.length)
       wasm.mtGreen(new Uint32Array(tokens.length).fill(seed), tokens, g.vocab, greenCount, out)
-      tokens.forEach((t, i) => expect(out[i], `token ${t}`).toBe(expectGreen.includes(t) ? 1 : 0))
+      for (const [i, t] of tokens.entries())
+        expect(out[i], `token ${t}`).toBe(expectGreen.includes(t) ? 1 : 0)
     }
   })
 })

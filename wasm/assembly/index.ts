@@ -10,7 +10,7 @@
 
 // SynthID sampling table (65,536 × u8), uploaded once by the adapter.
 const SYNTHID_TABLE: usize = memory.data(65536, 16)
-// MT19937 state (624 × u32).
+// Two MT19937 states (624 × u32 each): mtGreen seeds tokens in pairs.
 const MT_STATE: usize = memory.data(624 * 4 + 16, 16)
 const MT_STATE_B: usize = memory.data(624 * 4 + 16, 16)
 
@@ -520,7 +520,7 @@ function mtMember(st: usize, token: u32, vocab: u32, green: u32, div: usize, cb:
 }
 
 // @ts-ignore: decorator
-@inline function mtOne(st: usize, seeds: usize, tokens: usize, i: i32, vocab: i32, greenCount: i32, div: usize, cb: usize, out: usize): void {
+@inline function mtOne(st: usize, tokens: usize, i: i32, vocab: i32, greenCount: i32, div: usize, cb: usize, out: usize): void {
   const t = load<i32>(tokens + (<usize>i << 2))
   let g: u8 = 0
   if (t >= 0 && t < vocab) {
@@ -549,13 +549,13 @@ export function mtGreen(
   let i = 0
   for (; i + 1 < n; i += 2) {
     seed2(MT_STATE, load<u32>(seeds + (<usize>i << 2)), stB, load<u32>(seeds + (<usize>i << 2), 4))
-    mtOne(MT_STATE, seeds, tokens, i, vocab, greenCount, div, cb, out)
-    mtOne(stB, seeds, tokens, i + 1, vocab, greenCount, div, cb, out)
+    mtOne(MT_STATE, tokens, i, vocab, greenCount, div, cb, out)
+    mtOne(stB, tokens, i + 1, vocab, greenCount, div, cb, out)
   }
   if (i < n) {
     const s = load<u32>(seeds + (<usize>i << 2))
     seed2(MT_STATE, s, stB, s)
-    mtOne(MT_STATE, seeds, tokens, i, vocab, greenCount, div, cb, out)
+    mtOne(MT_STATE, tokens, i, vocab, greenCount, div, cb, out)
   }
 }
 

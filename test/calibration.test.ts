@@ -1,0 +1,56 @@
+// Calibration on human text (Brown corpus, Llama 3 tokenizer, 200-token windows): the empirical
+// false-positive rate at α = 0.01 must sit inside the binomial 99 % interval. Exact red/green tests
+// are discrete, so their attainable size is below α: the lower check uses that size, the upper α.
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { loadTokenizer } from '../cli/tokenizers-node.ts'
+import { createScheme } from '../core/schemes/registry.ts'
+import { ALPHA, binomialInterval99, calibrate } from './calibration.ts'
+import { brownWindows } from './fixtures/brown-tokens.ts'
+
+const V = 128_256 // Llama 3 logits
+const KEYS = [0x1234_5678_9abc_def0n, 0x0fed_cba9_8765_4321n, 0x5555_aaaa_3333_ccccn]
+const windows = brownWindows('llama3', 200, 2600)
+
+function check(row: ReturnType<typeof calibrate>) {
+  console.log(JSON.stringify(row))
+  const [, hiAlpha] = binomialInterval99(row.windows, ALPHA)
+  const [loSize] = binomialInterval99(row.windows, row.expected)
+  expect(row.falsePositives).toBeLessThanOrEqual(hiAlpha)
+  expect(row.falsePositives).toBeGreaterThanOrEqual(loSize)
+}
+
+describe('false-positive rate on Brown (α = 0.01, 200-token windows)', () => {
+  it('has enough windows to be meaningful', () => {
+    expect(windows.length).toBe(2600)
+  })
+  it.each([
+    ['vllm-redgreen', 0.25, {}],
+    ['unigram', Math.floor(0.5 * V) / V, {}],
+    ['vllm-gumbel', null, {}],
+    ['vllm-dual-key-gumbel', null, {}],
+    ['synthid', null, { hash: '2025' }],
+    ['synthid', null, { hash: 'table' }],
+  ] as const)('%s', (name, nullGreen, extra) => {
+    check(calibrate(name, windows, KEYS, V, nullGreen, extra))
+  })
+})
+
+describe('de-duplication keeps a repeated licence from being flagged', () => {
+  const licence = readFileSync(new URL('../node_modules/zod/LICENSE', import.meta.url), 'utf8')
+  const tokens = loadTokenizer('llama3').encode(Array(12).fill(licence).join('\n\n'))
+  const keys = Array.from({ length: 16 }, (_, i) => BigInt(1000 + i))
+  it.each(['vllm-redgreen', 'vllm-gumbel', 'unigram'])('%s', (name) => {
+    let flaggedDedup = 0
+    let flaggedRaw = 0
+    for (const key of keys) {
+      const s = createScheme(name, { key, vocabSize: V })
+      if (s.detect(tokens, { pValueThreshold: ALPHA }).watermarked) flaggedDedup++
+      if (s.detect(tokens, { dedup: false, pValueThreshold: ALPHA }).watermarked) flaggedRaw++
+    }
+    console.log(JSON.stringify({ name, tokens: tokens.length, keys: keys.length, flaggedDedup, flaggedRaw }))
+    // Without de-duplication 12 copies multiply any chance excess by 12 in the count (√12 in z).
+    expect(flaggedDedup).toBeLessThanOrEqual(1)
+    expect(flaggedRaw).toBeGreaterThanOrEqual(3)
+  })
+})
