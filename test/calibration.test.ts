@@ -5,12 +5,14 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { loadTokenizer } from '../cli/tokenizers-node.ts'
 import { createScheme } from '../core/schemes/registry.ts'
-import { ALPHA, binomialInterval99, calibrate } from './calibration.ts'
+import { ALPHA, binomialInterval99, calibrate, testKeys } from './calibration.ts'
 import { brownWindows } from './fixtures/brown-tokens.ts'
+import { loadWasmKernel } from '../wasm/node.ts'
 
 const V = 128_256 // Llama 3 logits
-const KEYS = [0x1234_5678_9abc_def0n, 0x0fed_cba9_8765_4321n, 0x5555_aaaa_3333_ccccn]
+const KEYS = testKeys(26, 1) // 100 windows per key
 const windows = brownWindows('llama3', 200, 2600)
+const kernel = await loadWasmKernel()
 
 function check(row: ReturnType<typeof calibrate>) {
   console.log(JSON.stringify(row))
@@ -32,7 +34,7 @@ describe('false-positive rate on Brown (α = 0.01, 200-token windows)', () => {
     ['synthid', null, { hash: '2025' }],
     ['synthid', null, { hash: 'table' }],
   ] as const)('%s', (name, nullGreen, extra) => {
-    check(calibrate(name, windows, KEYS, V, nullGreen, extra))
+    check(calibrate(name, windows, KEYS, V, nullGreen, extra, kernel))
   })
 })
 

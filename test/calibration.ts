@@ -34,9 +34,20 @@ export interface CalibrationRow {
 }
 
 /**
- * Detects every window with each key. `nullGreen` is the green probability under H0 for exact
- * red/green tests (their attainable size at α is below α), null for continuous statistics.
+ * Splits the windows evenly among the keys and detects each slice with its own key. With one fixed
+ * key, windows are not independent trials (frequent tokens or bigrams are green or red for every
+ * window at once); over many keys the false-positive count is binomial. `nullGreen` is the green
+ * probability under H0 for exact red/green tests (their attainable size at α is below α), null for
+ * continuous statistics.
  */
+/** Deterministic test keys below 2^62 (valid for every preset, incl. the int64 KGW hash keys). */
+export function testKeys(count: number, salt: number): bigint[] {
+  return Array.from(
+    { length: count },
+    (_, i) => ((BigInt(salt) << 32n) ^ (BigInt(i + 1) * 0x9e3779b97f4a7c15n)) & 0x3fffffffffffffffn,
+  )
+}
+
 export function calibrate(
   name: string,
   windows: Int32Array[],
@@ -49,9 +60,10 @@ export function calibrate(
   let fp = 0
   let size = 0
   let n = 0
-  for (const key of keys) {
+  const per = Math.floor(windows.length / keys.length)
+  for (const [k, key] of keys.entries()) {
     const scheme = createScheme(name, { key, vocabSize, pValueThreshold: ALPHA, ...extra }, { kernel })
-    for (const w of windows) {
+    for (const w of windows.slice(k * per, (k + 1) * per)) {
       const r = scheme.detect(w)
       if (r.watermarked) fp++
       size += nullGreen === null ? ALPHA : attainableSize(r.scored, nullGreen)

@@ -14,7 +14,7 @@ describe('simulated LM', () => {
 })
 
 describe.each(['kgw-lefthash', 'kgw-selfhash', 'hf-selfhash', 'markllm-kgw'])('power of %s', (name) => {
-  it('flags ≥ 99 % of 200-token texts at p < 1e-6, and none with a wrong key', () => {
+  it('flags ≥ 99 % of 200-token texts at p < 1e-6, and none with a wrong key', { timeout: 240_000 }, () => {
     const [row] = powerRun(name, {}, [200], 100)
     console.log(JSON.stringify(row))
     expect(row.rate1e6).toBeGreaterThanOrEqual(0.99)

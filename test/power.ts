@@ -21,11 +21,12 @@ export function powerRun(
   extra: Record<string, unknown>,
   lengths: number[],
   trials: number,
+  vocab = VOCAB,
 ): PowerRow[] {
-  const scheme = createScheme(name, { key: KEY, vocabSize: VOCAB, ...extra })
-  const wrong = createScheme(name, { key: WRONG_KEY, vocabSize: VOCAB, ...extra })
+  const scheme = createScheme(name, { key: KEY, vocabSize: vocab, ...extra })
+  const wrong = createScheme(name, { key: WRONG_KEY, vocabSize: vocab, ...extra })
   const max = Math.max(...lengths)
-  const texts = Array.from({ length: trials }, (_, t) => generate(scheme, VOCAB, t, max))
+  const texts = Array.from({ length: trials }, (_, t) => generate(scheme, vocab, t, max))
   return lengths.map((length) => {
     const ps = texts.map((tokens) => scheme.detect(tokens.slice(0, length)).logPValue)
     const wrongPs = texts.map((tokens) => wrong.detect(tokens.slice(0, length)).logPValue)

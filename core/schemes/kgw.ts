@@ -129,10 +129,25 @@ export class KgwScheme implements WatermarkScheme {
     const green = new Uint8Array(n)
     this.deps.kernel.mtGreen(seeds, tokens, this.vocabSize, this.greenCount, green)
     for (let i = 0; i < Math.min(lookback, n); i++) green[i] = 0
+    // De-duplicate by PRF input, not by n-gram: the green bit is a function of (seed, token) alone,
+    // and min-hash seeds collapse many n-grams onto one seed (often the candidate's own term), so
+    // n-gram de-duplication would still count the same Bernoulli draw many times and make the
+    // binomial p-value anti-conservative on natural text.
     let first: Uint8Array | null = null
     if (options.dedup ?? true) {
       first = new Uint8Array(n)
-      this.deps.kernel.firstOccurrence(tokens, lookback, true, first)
+      const seen = new Map<number, Set<number>>()
+      for (let i = lookback; i < n; i++) {
+        let tokensForSeed = seen.get(seeds[i])
+        if (!tokensForSeed) {
+          tokensForSeed = new Set()
+          seen.set(seeds[i], tokensForSeed)
+        }
+        if (!tokensForSeed.has(tokens[i])) {
+          tokensForSeed.add(tokens[i])
+          first[i] = 1
+        }
+      }
     }
     return redGreenResult({
       scheme: this.name,

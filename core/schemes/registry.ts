@@ -3,12 +3,12 @@
 // is the hash key, whose reference default 15485863 is public — use your own).
 import { jsKernel } from '../kernel/js.ts'
 import { pForZ } from './detection.ts'
-import { GumbelScheme } from './gumbel.ts'
-import { KgwScheme } from './kgw.ts'
-import { SynthidScheme } from './synthid.ts'
+import { type GumbelParams, GumbelScheme } from './gumbel.ts'
+import { type KgwParams, KgwScheme } from './kgw.ts'
+import { type SynthidParams, SynthidScheme } from './synthid.ts'
 import type { SchemeDeps, WatermarkScheme } from './types.ts'
-import { UnigramScheme } from './unigram.ts'
-import { VllmRedGreenScheme } from './vllm-red-green.ts'
+import { type UnigramParams, UnigramScheme } from './unigram.ts'
+import { type VllmRedGreenParams, VllmRedGreenScheme } from './vllm-red-green.ts'
 
 type Params = Record<string, unknown>
 
@@ -35,7 +35,7 @@ const kgw = (description: string, defaults: Params): SchemePreset => ({
     pValueThreshold: z4,
     ...defaults,
   },
-  build: (name, { key, ...p }, deps) => new KgwScheme(name, { ...(p as any), hashKey: key }, deps),
+  build: (name, { key, ...p }, deps) => new KgwScheme(name, { ...p, hashKey: key } as KgwParams, deps),
 })
 
 const presetList: Record<string, Omit<SchemePreset, 'name'>> = {
@@ -68,13 +68,13 @@ const presetList: Record<string, Omit<SchemePreset, 'name'>> = {
     family: 'red-green',
     description: 'vLLM red/green on Philox: green iff u < γ (float32), γ = 0.25, δ = 2, h = 4.',
     defaults: { gamma: 0.25, delta: 2, contextWidth: 4, pValueThreshold: 0.01 },
-    build: (name, p, deps) => new VllmRedGreenScheme(name, p as any, deps),
+    build: (name, p, deps) => new VllmRedGreenScheme(name, p as VllmRedGreenParams, deps),
   },
   unigram: {
     family: 'red-green',
     description: 'Unigram (Zhao et al.): one fixed keyed green list, γ = 0.5, δ = 2.',
     defaults: { gamma: 0.5, delta: 2, pValueThreshold: z4 },
-    build: (name, p, deps) => new UnigramScheme(name, p as any, deps),
+    build: (name, p, deps) => new UnigramScheme(name, p as UnigramParams, deps),
   },
   'vllm-gumbel': {
     family: 'gumbel',
@@ -87,7 +87,7 @@ const presetList: Record<string, Omit<SchemePreset, 'name'>> = {
       deduplicateContexts: true,
       maxHistory: 8192,
     },
-    build: (name, p, deps) => new GumbelScheme(name, p as any, deps),
+    build: (name, p, deps) => new GumbelScheme(name, p as GumbelParams, deps),
   },
   'vllm-dual-key-gumbel': {
     family: 'gumbel',
@@ -99,7 +99,7 @@ const presetList: Record<string, Omit<SchemePreset, 'name'>> = {
       deduplicateContexts: true,
       maxHistory: 8192,
     },
-    build: (name, p, deps) => new GumbelScheme(name, p as any, deps),
+    build: (name, p, deps) => new GumbelScheme(name, p as GumbelParams, deps),
   },
   synthid: {
     family: 'synthid',
@@ -114,7 +114,7 @@ const presetList: Record<string, Omit<SchemePreset, 'name'>> = {
       scoring: 'mean',
       pValueThreshold: 1e-3,
     },
-    build: (name, p, deps) => new SynthidScheme(name, p as any, deps),
+    build: (name, p, deps) => new SynthidScheme(name, p as SynthidParams, deps),
   },
 }
 

@@ -1,0 +1,25 @@
+// Calibration of the torch-MT19937 (KGW-family) presets on Brown: membership costs O(γV) MT draws
+// per token, so this uses 13 keys × 100 windows (the 99 % interval is then [5, 22] false
+// positives around an expected 13) with the WASM kernel.
+import { describe, expect, it } from 'vitest'
+import { loadWasmKernel } from '../wasm/node.ts'
+import { ALPHA, binomialInterval99, calibrate, testKeys } from './calibration.ts'
+import { brownWindows } from './fixtures/brown-tokens.ts'
+
+const V = 128_256
+const windows = brownWindows('llama3', 200, 1300)
+const kernel = await loadWasmKernel()
+
+describe('false-positive rate of the KGW presets on Brown (α = 0.01, 200-token windows)', () => {
+  it.each([
+    ['kgw-lefthash', 0.25],
+    ['kgw-selfhash', 0.25],
+    ['hf-selfhash', 0.25],
+    ['markllm-kgw', 0.5],
+  ] as const)('%s', (name, gamma) => {
+    const row = calibrate(name, windows, testKeys(13, 2), V, Math.floor(gamma * V) / V, {}, kernel)
+    console.log(JSON.stringify(row))
+    expect(row.falsePositives).toBeLessThanOrEqual(binomialInterval99(row.windows, ALPHA)[1])
+    expect(row.falsePositives).toBeGreaterThanOrEqual(binomialInterval99(row.windows, row.expected)[0])
+  })
+})
