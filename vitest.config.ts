@@ -5,5 +5,7 @@ export default defineConfig({
     include: ['core/**/*.test.ts', 'wasm/**/*.test.ts', 'cli/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // The suite is CPU-bound (calibration, power): use both cores of the CI machine.
+    maxWorkers: 2,
   },
 })
