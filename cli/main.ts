@@ -49,7 +49,8 @@ const HELP = `wmlab — LM Watermark Lab command line (JSON on stdout)
                [--per-token] [--no-dedup] [--windowed] [--no-normalize] [--threshold P]
                [--gamma G] [--delta D] [--context-width H] [--alpha A] [--hash table|2025] [--keys k1,..]
                [--wasm]
-Keys may be decimal or 0x-hex; 64-bit values are printed as strings.`
+Keys may be decimal or 0x-hex; 64-bit values are printed as strings. Lists that start with a
+negative id need the = form: --context=-1,-1,-1,5.`
 
 const options = {
   prf: { type: 'string' },

@@ -34,6 +34,7 @@ export const gumbelParamsSchema = z.object({
   deduplicateContexts: z.boolean(),
   maxHistory: z.number().int().positive().nullable(),
 })
+  .strict()
 export type GumbelParams = z.input<typeof gumbelParamsSchema>
 
 /** vLLM's p-value for a dual-key score: the Gamma shape and scale shrink by the mixture variance. */

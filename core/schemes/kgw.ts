@@ -30,6 +30,7 @@ export const kgwParamsSchema = z.object({
   tableSeed: hashKeySchema.optional(),
   pValueThreshold: thresholdSchema,
 })
+  .strict()
 export type KgwParams = z.input<typeof kgwParamsSchema>
 
 const TABLE_SIZE = 1_000_003

@@ -48,6 +48,7 @@ export const synthidParamsSchema = z
     eosTokenId: z.number().int().optional(),
     pValueThreshold: thresholdSchema,
   })
+  .strict()
   .refine((p) => p.keys !== undefined || p.key !== undefined, 'synthid needs `keys` or `key`')
 export type SynthidParams = z.input<typeof synthidParamsSchema>
 

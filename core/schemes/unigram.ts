@@ -21,6 +21,7 @@ export const unigramParamsSchema = z.object({
   delta: deltaSchema,
   pValueThreshold: thresholdSchema,
 })
+  .strict()
 export type UnigramParams = z.input<typeof unigramParamsSchema>
 
 export class UnigramScheme implements WatermarkScheme {

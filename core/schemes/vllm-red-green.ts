@@ -29,6 +29,7 @@ export const vllmRedGreenParamsSchema = z.object({
   contextWidth: contextWidthSchema,
   pValueThreshold: thresholdSchema,
 })
+  .strict()
 export type VllmRedGreenParams = z.input<typeof vllmRedGreenParamsSchema>
 
 export class VllmRedGreenScheme implements WatermarkScheme {
