@@ -23,17 +23,18 @@ import type {
 } from './types.ts'
 import { GeneratedContext } from './vllm-context.ts'
 
-export const gumbelParamsSchema = z.object({
-  key: keySchema,
-  vocabSize: vocabSchema,
-  contextWidth: contextWidthSchema,
-  /** Dual-key only: probability of key B (vLLM main: 0.1). null = single key. */
-  alpha: z.number().min(0).max(1).nullable(),
-  pValueThreshold: thresholdSchema,
-  /** Generation-time repeated-context skipping (vLLM `single_turn`) and its history bound. */
-  deduplicateContexts: z.boolean(),
-  maxHistory: z.number().int().positive().nullable(),
-})
+export const gumbelParamsSchema = z
+  .object({
+    key: keySchema,
+    vocabSize: vocabSchema,
+    contextWidth: contextWidthSchema,
+    /** Dual-key only: probability of key B (vLLM main: 0.1). null = single key. */
+    alpha: z.number().min(0).max(1).nullable(),
+    pValueThreshold: thresholdSchema,
+    /** Generation-time repeated-context skipping (vLLM `single_turn`) and its history bound. */
+    deduplicateContexts: z.boolean(),
+    maxHistory: z.number().int().positive().nullable(),
+  })
   .strict()
 export type GumbelParams = z.input<typeof gumbelParamsSchema>
 

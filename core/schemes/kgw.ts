@@ -16,20 +16,21 @@ import {
 import { checkLogits, sampleCategorical, softmax, topIds } from './sampling.ts'
 import type { DetectOptions, SchemeDeps, SequenceWatermarker, WatermarkScheme } from './types.ts'
 
-export const kgwParamsSchema = z.object({
-  seeding: z.enum(['lefthash', 'selfhash', 'hf-selfhash', 'markllm']),
-  vocabSize: vocabSchema,
-  gamma: gammaSchema,
-  delta: deltaSchema,
-  hashKey: hashKeySchema,
-  /** h: ids the seed depends on (self-hash variants count the candidate itself). */
-  contextWidth: contextWidthSchema,
-  /** Self-hash generation tests only the top candidates (lm-watermarking 41, HF 40). */
-  selfHashCandidates: z.number().int().min(1).max(1000),
-  /** Seed of lm-watermarking's fixed hashint table; HF seeds its table with the hashing key. */
-  tableSeed: hashKeySchema.optional(),
-  pValueThreshold: thresholdSchema,
-})
+export const kgwParamsSchema = z
+  .object({
+    seeding: z.enum(['lefthash', 'selfhash', 'hf-selfhash', 'markllm']),
+    vocabSize: vocabSchema,
+    gamma: gammaSchema,
+    delta: deltaSchema,
+    hashKey: hashKeySchema,
+    /** h: ids the seed depends on (self-hash variants count the candidate itself). */
+    contextWidth: contextWidthSchema,
+    /** Self-hash generation tests only the top candidates (lm-watermarking 41, HF 40). */
+    selfHashCandidates: z.number().int().min(1).max(1000),
+    /** Seed of lm-watermarking's fixed hashint table; HF seeds its table with the hashing key. */
+    tableSeed: hashKeySchema.optional(),
+    pValueThreshold: thresholdSchema,
+  })
   .strict()
 export type KgwParams = z.input<typeof kgwParamsSchema>
 

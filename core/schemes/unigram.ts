@@ -14,13 +14,14 @@ import type {
   WatermarkScheme,
 } from './types.ts'
 
-export const unigramParamsSchema = z.object({
-  key: hashKeySchema,
-  vocabSize: vocabSchema,
-  gamma: gammaSchema,
-  delta: deltaSchema,
-  pValueThreshold: thresholdSchema,
-})
+export const unigramParamsSchema = z
+  .object({
+    key: hashKeySchema,
+    vocabSize: vocabSchema,
+    gamma: gammaSchema,
+    delta: deltaSchema,
+    pValueThreshold: thresholdSchema,
+  })
   .strict()
 export type UnigramParams = z.input<typeof unigramParamsSchema>
 

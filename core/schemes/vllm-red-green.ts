@@ -21,14 +21,15 @@ import type {
 } from './types.ts'
 import { GeneratedContext } from './vllm-context.ts'
 
-export const vllmRedGreenParamsSchema = z.object({
-  key: keySchema,
-  vocabSize: vocabSchema,
-  gamma: gammaSchema,
-  delta: deltaSchema,
-  contextWidth: contextWidthSchema,
-  pValueThreshold: thresholdSchema,
-})
+export const vllmRedGreenParamsSchema = z
+  .object({
+    key: keySchema,
+    vocabSize: vocabSchema,
+    gamma: gammaSchema,
+    delta: deltaSchema,
+    contextWidth: contextWidthSchema,
+    pValueThreshold: thresholdSchema,
+  })
   .strict()
 export type VllmRedGreenParams = z.input<typeof vllmRedGreenParamsSchema>
 
