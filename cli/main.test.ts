@@ -84,7 +84,7 @@ describe('wmlab greenlist and gvalues', () => {
   })
   it('self-hash seeds with a context and candidate', async () => {
     const c = torch.hf_selfhash[0]
-    const r = await run(
+    const args = [
       'greenlist',
       '--scheme',
       'hf-selfhash',
@@ -92,15 +92,14 @@ describe('wmlab greenlist and gvalues', () => {
       c.hashing_key,
       '--vocab',
       String(c.vocab),
-      '--gamma',
-      String(c.gamma),
-      '--context',
-      c.sequence.slice(0, 3).join(','),
-      '--candidate',
-      String(c.sequence[3]),
-    )
-    expect(r.out.seed).toBe(c.context_width_4.seed)
-    expect(typeof r.out.green).toBe('boolean')
+    ]
+    const ctx = ['--context', c.sequence.slice(0, 3).join(','), '--candidate', String(c.sequence[3])]
+    const cw4 = await run(...args, ...ctx, '--context-width', '4')
+    expect(cw4.out.seed).toBe(c.context_width_4.seed)
+    expect(typeof cw4.out.green).toBe('boolean')
+    expect((await run(...args, ...ctx)).out.seed).toBe(c.context_width_1.seed) // HF's default context_width = 1
+    const short = await run(...args, '--context', '5', '--candidate', '7', '--context-width', '4')
+    expect(short.err.error.code).toBe('bad_option')
   })
   it('SynthID table g-values', async () => {
     const c = torch.synthid_table_variant[0]

@@ -49,8 +49,9 @@ const HELP = `wmlab — LM Watermark Lab command line (JSON on stdout)
                [--per-token] [--no-dedup] [--windowed] [--no-normalize] [--threshold P]
                [--gamma G] [--delta D] [--context-width H] [--alpha A] [--hash table|2025] [--keys k1,..]
                [--wasm]
-Keys may be decimal or 0x-hex; 64-bit values are printed as strings. Lists that start with a
-negative id need the = form: --context=-1,-1,-1,5.`
+Keys may be decimal or 0x-hex; 64-bit values are printed as strings. --context-width defaults to
+the preset's h (self-hash presets count the candidate); the last h − 1 (self-hash) or h context
+ids are used.`
 
 const options = {
   prf: { type: 'string' },
@@ -91,7 +92,22 @@ const options = {
 } as const
 
 type Args = ReturnType<typeof parse>['values']
-const parse = (argv: string[]) => parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+const parse = (argv: string[]) =>
+  parseArgs({ args: joinNegativeValues(argv), options, allowPositionals: true, strict: true })
+
+/** `--context -1,-1,5` would read as an unknown option: bind values that start with a minus sign. */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') && !argv[i].includes('=') ? argv[i].slice(2) : null
+    const opt = name ? (options as Record<string, { type: string }>)[name] : undefined
+    if (opt?.type === 'string' && /^-\d[\d,\s-]*$/.test(argv[i + 1] ?? '')) {
+      out.push(`${argv[i]}=${argv[i + 1]}`)
+      i++
+    } else out.push(argv[i])
+  }
+  return out
+}
 
 function need(args: Args, name: keyof Args): string {
   const v = args[name]
@@ -193,8 +209,7 @@ function greenlist(args: Args): unknown {
     : args.context
       ? ints(args.context, 'context')
       : [int(need(args, 'prev'), 'prev')]
-  const contextWidth =
-    contextWidthOpt ?? (selfHash ? contextIds.length + 1 : (preset.defaults.contextWidth as number))
+  const contextWidth = contextWidthOpt ?? (preset.defaults.contextWidth as number) // h; self-hash presets count the candidate
   const s = createScheme(scheme, {
     key: big(hashKey, 'hash-key'),
     vocabSize: vocab,
