@@ -4,11 +4,11 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { z } from 'zod'
 import { seededRng } from '../rng.ts'
+import type { ScoringKernel } from '../kernel/types.ts'
 import {
   synthidContextHash,
   synthidContextHashesForSequence,
   synthidGValuesForCandidates,
-  synthidGValuesForSequence,
 } from '../prf/synthid.ts'
 import { binomialLogSf, normalLogSf } from '../stats/index.ts'
 import { scoreSumResult, toInt32 } from './detection.ts'
@@ -81,16 +81,22 @@ const nullCache = new Map<string, NullModel>()
  * n-grams (fixed seed). The mean-score test is then a binomial with the counts divided by the
  * dispersion (quasi-binomial): exact when the layers are independent, honest when they are not.
  */
-function nullModel(variant: 'table' | '2025', keys: readonly number[], ngramLen: number): NullModel {
+function nullModel(
+  kernel: ScoringKernel,
+  variant: 'table' | '2025',
+  keys: readonly number[],
+  ngramLen: number,
+): NullModel {
   const id = `${variant}|${ngramLen}|${keys.join(',')}`
   const cached = nullCache.get(id)
   if (cached) return cached
   const rng = seededRng(0x5eed)
   const depth = keys.length
   const samples = 20_000
-  const ids: number[] = []
-  for (let i = 0; i < samples + ngramLen - 1; i++) ids.push(Math.floor(rng() * 200_000))
-  const g = synthidGValuesForSequence(variant, keys, ids, ngramLen)
+  const ids = new Int32Array(samples + ngramLen - 1)
+  for (let i = 0; i < ids.length; i++) ids[i] = Math.floor(rng() * 200_000)
+  const g = new Uint8Array(samples * depth)
+  kernel.synthidGValues(ids, ngramLen - 1, keys, variant, g)
   let sum = 0
   let sumSq = 0
   for (let p = 0; p < samples; p++) {
@@ -162,7 +168,7 @@ export class SynthidScheme implements WatermarkScheme {
       scores[p + offset] = s
       counted[p + offset] = repeat[p] & eos[p]
     }
-    const model = nullModel(this.p.hash, this.keys, this.p.ngramLen)
+    const model = nullModel(this.deps.kernel, this.p.hash, this.keys, this.p.ngramLen)
     // Mean: quasi-binomial on the ones; weighted mean: normal approximation with the null moments.
     const logPOf = weighted
       ? (sum: number, count: number) => {
