@@ -31,8 +31,8 @@ export const gumbelParamsSchema = z
     /** Dual-key only: probability of key B (vLLM main: 0.1). null = single key. */
     alpha: z.number().min(0).max(1).nullable(),
     pValueThreshold: thresholdSchema,
-    /** Generation-time repeated-context skipping (vLLM `single_turn`) and its history bound. */
-    deduplicateContexts: z.boolean(),
+    /** Generation-time repeated-context skipping (vLLM deduplicate_contexts scope) and its history bound. */
+    deduplicateContexts: z.enum(['none', 'single_turn', 'all']),
     maxHistory: z.number().int().positive().nullable(),
   })
   .strict()
@@ -105,8 +105,13 @@ export class GumbelScheme implements WatermarkScheme {
     })
   }
 
-  watermarker(): SequenceWatermarker {
-    const ctx = new GeneratedContext(this.p.contextWidth, this.p.maxHistory, this.p.deduplicateContexts)
+  watermarker(prompt: readonly number[] = []): SequenceWatermarker {
+    const ctx = new GeneratedContext(
+      this.p.contextWidth,
+      this.p.maxHistory,
+      this.p.deduplicateContexts,
+      prompt,
+    )
     const keys = this.keys.map(splitKey)
     const state = new Uint32Array(4)
     const alpha = this.p.alpha
