@@ -7,6 +7,8 @@ import type { DetectionResult, DetectOptions, WatermarkScheme } from './types.ts
 export interface KeyedScheme {
   keyId: string
   scheme: WatermarkScheme
+  /** This key's token ids, when its tokenizer differs from the shared `tokens`. */
+  tokens?: Int32Array | readonly number[]
 }
 
 export interface MultiKeyResult {
@@ -23,7 +25,10 @@ export function detectWithKeys(
   options: DetectOptions = {},
 ): MultiKeyResult {
   if (candidates.length === 0) throw new RangeError('detectWithKeys: no keys to test')
-  const raw = candidates.map(({ keyId, scheme }) => ({ ...scheme.detect(tokens, options), keyId }))
+  const raw = candidates.map(({ keyId, scheme, tokens: own }) => ({
+    ...scheme.detect(own ?? tokens, options),
+    keyId,
+  }))
   const adjusted = holm(raw.map((r) => r.logPValue))
   const results = raw.map((r, i) => ({
     ...r,

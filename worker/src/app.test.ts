@@ -1,0 +1,171 @@
+// The edge API end to end in Node (app.request), with in-memory adapters and the real core, WASM
+// kernel and tokenizers.
+import { beforeAll, describe, expect, it } from 'vitest'
+import { loadTokenizer } from '../../cli/tokenizers-node.ts'
+import { generate } from '../../test/simulated-lm.ts'
+import { brownWindows } from '../../test/fixtures/brown-tokens.ts'
+import { loadWasmKernel } from '../../wasm/node.ts'
+import { createApp } from './app.ts'
+import { buildScheme } from './detection.ts'
+import { MemoryCache } from './memory-cache.ts'
+import { MemoryStore } from './store.ts'
+
+const ADMIN = 'admin-secret-for-tests'
+const MASTER = 'master-secret-for-tests-0123456789'
+const store = new MemoryStore()
+const cache = new MemoryCache()
+const deps = {
+  store,
+  cache,
+  tokenizer: async (id: string) => loadTokenizer(id),
+  kernel: loadWasmKernel,
+  masterSecret: MASTER,
+  revokedGraceSeconds: 3600,
+  maxTokens: 8192,
+  adminToken: ADMIN,
+  maxBodyBytes: 256 * 1024,
+  checks: { cache: async () => cache.get('ping') },
+}
+const app = createApp(deps)
+
+async function call(
+  method: string,
+  path: string,
+  opts: { key?: string; body?: unknown; raw?: string; type?: string } = {},
+) {
+  const headers: Record<string, string> = {}
+  if (opts.key) headers.authorization = `Bearer ${opts.key}`
+  if (opts.body !== undefined || opts.raw !== undefined)
+    headers['content-type'] = opts.type ?? 'application/json'
+  const res = await app.request(path, {
+    method,
+    headers,
+    body: opts.raw ?? (opts.body !== undefined ? JSON.stringify(opts.body) : undefined),
+  })
+  return { status: res.status, body: (await res.json()) as any }
+}
+
+let a: string
+let b: string
+let keyA: any
+
+beforeAll(async () => {
+  a = (await call('POST', '/admin/tenants', { key: ADMIN, body: { name: 'A' } })).body.apiKey
+  b = (await call('POST', '/admin/tenants', { key: ADMIN, body: { name: 'B' } })).body.apiKey
+  keyA = (await call('POST', '/v1/keys', { key: a, body: { scheme: 'kgw-lefthash', tokenizer: 'qwen3' } }))
+    .body
+})
+
+describe('keys', () => {
+  it('creates a key without ever returning key material', async () => {
+    expect(keyA.id).toMatch(/^wk_/)
+    expect(keyA.status).toBe('active')
+    expect(JSON.stringify(keyA)).not.toMatch(/"key"|hashKey|material|tenantId/)
+  })
+  it('validates scheme, tokenizer and parameters, naming the field', async () => {
+    const unknown = await call('POST', '/v1/keys', { key: a, body: { scheme: 'nope' } })
+    expect(unknown.status).toBe(400)
+    expect(unknown.body.error.message).toContain('scheme')
+    const gamma = await call('POST', '/v1/keys', {
+      key: a,
+      body: { scheme: 'vllm-redgreen', params: { gamma: 1.5 } },
+    })
+    expect(gamma.status).toBe(400)
+    expect(gamma.body.error.message).toContain('gamma')
+    const reserved = await call('POST', '/v1/keys', {
+      key: a,
+      body: { scheme: 'vllm-gumbel', params: { key: 42 } },
+    })
+    expect(reserved.status).toBe(400)
+  })
+  it('isolates tenants: B can neither see, use nor revoke A’s key', async () => {
+    expect((await call('GET', `/v1/keys/${keyA.id}`, { key: b })).status).toBe(404)
+    expect((await call('DELETE', `/v1/keys/${keyA.id}`, { key: b })).status).toBe(404)
+    expect((await call('GET', '/v1/keys', { key: b })).body.keys).toEqual([])
+    const det = await call('POST', '/v1/detect', { key: b, body: { tokens: [1, 2, 3], keyId: keyA.id } })
+    expect(det.status).toBe(404)
+    expect(det.body.error.code).toBe('key_not_found')
+  })
+})
+
+describe('detect', () => {
+  it('detects text generated with the tenant key (p < 1e-6) and not human text', async () => {
+    const tok = loadTokenizer('qwen3')
+    const scheme = await buildScheme(deps, { ...keyA, tenantId: 'x' }, tok)
+    const ids = generate(scheme, tok.logitsSize, 1, 200)
+    const wm = await call('POST', '/v1/detect', { key: a, body: { tokens: ids } })
+    expect(wm.status).toBe(200)
+    expect(wm.body.keyId).toBe(keyA.id)
+    expect(wm.body.pValue).toBeLessThan(1e-6)
+    expect(wm.body.watermarked).toBe(true)
+    const human = loadTokenizer('qwen3').decode(brownWindows('qwen3', 300, 1)[0])
+    const h = await call('POST', '/v1/detect', { key: a, body: { text: human, options: { perToken: true } } })
+    expect(h.status).toBe(200)
+    expect(h.body.watermarked).toBe(false)
+    expect(h.body.perToken.map((t: any) => t.text).join('')).toBe(human)
+  })
+  it('answers the second identical request from the cache', async () => {
+    const body = { text: 'A short sentence to detect twice.' }
+    expect((await call('POST', '/v1/detect', { key: a, body })).body.cache).toBe('miss')
+    expect((await call('POST', '/v1/detect', { key: a, body })).body.cache).toBe('hit')
+  })
+  it('batch returns one result per item, errors inline', async () => {
+    const r = await call('POST', '/v1/detect/batch', {
+      key: a,
+      body: { items: [{ text: 'one' }, { text: '   ' }] },
+    })
+    expect(r.status).toBe(200)
+    expect(r.body.results[0].scheme).toBe('kgw-lefthash')
+    expect(r.body.results[1].error.code).toBe('empty_text')
+  })
+  it('keeps revoked keys detectable during the grace period; rotate creates a successor', async () => {
+    const k = (await call('POST', '/v1/keys', { key: a, body: { scheme: 'vllm-gumbel' } })).body
+    const rotated = await call('POST', `/v1/keys/${k.id}/rotate`, { key: a })
+    expect(rotated.status).toBe(201)
+    expect(rotated.body.id).not.toBe(k.id)
+    expect((await call('GET', `/v1/keys/${k.id}`, { key: a })).body.status).toBe('revoked')
+    expect(
+      (await call('POST', '/v1/detect', { key: a, body: { text: 'still detectable', keyId: k.id } })).status,
+    ).toBe(200)
+  })
+  it.each([
+    ['invalid JSON', { raw: '{"text":' }, 400],
+    ['wrong content type', { raw: 'text=hi', type: 'text/plain' }, 415],
+    ['body over the limit', { raw: JSON.stringify({ text: 'x'.repeat(300 * 1024) }) }, 413],
+    ['text over the token limit', { body: { text: 'word '.repeat(20_000) } }, 413],
+    ['empty text', { body: { text: '' } }, 422],
+    ['both text and tokens', { body: { text: 'a', tokens: [1] } }, 400],
+    ['unknown option', { body: { text: 'a', options: { turbo: true } } }, 400],
+    ['unknown key id', { body: { text: 'a', keyId: 'wk_nope' } }, 404],
+  ] as const)('%s → %d with the error envelope', async (_name, opts, status) => {
+    const r = await call('POST', '/v1/detect', { key: a, ...(opts as any) })
+    expect(r.status).toBe(status)
+    expect(typeof r.body.error.code).toBe('string')
+    expect(typeof r.body.error.message).toBe('string')
+  })
+  it('rejects missing and wrong API keys with 401', async () => {
+    expect((await call('POST', '/v1/detect', { body: { text: 'a' } })).status).toBe(401)
+    expect((await call('POST', '/v1/detect', { key: 'wml_wrong', body: { text: 'a' } })).status).toBe(401)
+    expect((await call('POST', '/admin/tenants', { key: 'nope', body: { name: 'x' } })).status).toBe(401)
+  })
+})
+
+describe('service routes', () => {
+  it('publishes OpenAPI 3.1 with every route, and docs', async () => {
+    const doc = (await (await app.request('/openapi.json')).json()) as any
+    expect(doc.openapi).toBe('3.1.0')
+    for (const p of ['/v1/detect', '/v1/detect/batch', '/v1/keys', '/v1/keys/{id}', '/v1/keys/{id}/rotate'])
+      expect(doc.paths[p]).toBeDefined()
+    expect((await app.request('/docs')).status).toBe(200)
+  })
+  it('health reports dependencies', async () => {
+    const r = await call('GET', '/health')
+    expect(r.status).toBe(200)
+    expect(r.body.checks.cache.status).toBe('ok')
+  })
+  it('unknown routes get the error envelope', async () => {
+    const r = await call('GET', '/nope')
+    expect(r.status).toBe(404)
+    expect(r.body.error.code).toBe('not_found')
+  })
+})

@@ -1,0 +1,292 @@
+// The edge API: thin routes over the detection service and the store; adapters are injected so
+// the same app runs in workerd (production, wrangler dev) and in Node tests.
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import { Scalar } from '@scalar/hono-api-reference'
+import { bodyLimit } from 'hono/body-limit'
+import { createScheme } from '../../core/schemes/registry.ts'
+import { type DetectionDeps, detect } from './detection.ts'
+import { ApiError, describeZodError, errorBody, onError } from './errors.ts'
+import { newApiKey, newId, sha256Hex } from './keys.ts'
+import {
+  BatchRequestSchema,
+  DetectionSchema,
+  DetectRequestSchema,
+  ErrorSchema,
+  KeyCreateSchema,
+  KeyIdParam,
+  KeySchema,
+} from './schemas.ts'
+import type { Tenant, WatermarkKeyRecord } from './store.ts'
+
+export interface AppDeps extends DetectionDeps {
+  /** Secret that authorises the admin bootstrap route (creating tenants and their first API key). */
+  adminToken: string | null
+  maxBodyBytes: number
+  /** Dependency probes for /health: each resolves when healthy. */
+  checks: Record<string, () => Promise<unknown>>
+}
+
+type Env = { Variables: { tenant: Tenant; waitUntil: (p: Promise<unknown>) => void } }
+
+const json = (schema: z.ZodType, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+})
+const errors = {
+  400: json(ErrorSchema, 'Invalid request'),
+  401: json(ErrorSchema, 'Missing or invalid API key'),
+  404: json(ErrorSchema, 'Not found'),
+  413: json(ErrorSchema, 'Too large'),
+  415: json(ErrorSchema, 'Not JSON'),
+  422: json(ErrorSchema, 'Unprocessable'),
+}
+const RESERVED_PARAMS = ['key', 'keys', 'hashKey', 'vocabSize']
+
+const publicKey = ({ tenantId: _t, ...k }: WatermarkKeyRecord) => k
+
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<Env>({
+    defaultHook: (result, c) => {
+      if (!result.success) return c.json(errorBody('invalid_request', describeZodError(result.error)), 400)
+    },
+  })
+  app.onError(onError)
+  app.notFound((c) =>
+    c.json(errorBody('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404),
+  )
+
+  // Platform hook: Workers pass ctx.waitUntil; elsewhere the promise just runs.
+  app.use('*', async (c, next) => {
+    let ctx: { waitUntil(p: Promise<unknown>): void } | undefined
+    try {
+      ctx = c.executionCtx
+    } catch {
+      ctx = undefined
+    }
+    c.set('waitUntil', (p) => (ctx ? ctx.waitUntil(p) : void p.catch(() => undefined)))
+    await next()
+  })
+
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: (c) => c.json(errorBody('payload_too_large', `body over ${deps.maxBodyBytes} bytes`), 413),
+    }),
+  )
+  app.use('/v1/*', async (c, next) => {
+    const length = c.req.header('content-length')
+    const hasBody =
+      (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined
+    if (c.req.method === 'POST' && hasBody) {
+      const type = c.req.header('content-type') ?? ''
+      if (!type.toLowerCase().startsWith('application/json')) {
+        throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json')
+      }
+    }
+    await next()
+  })
+  app.use('/v1/*', async (c, next) => {
+    const auth = c.req.header('authorization') ?? ''
+    const m = /^Bearer\s+(\S+)$/i.exec(auth)
+    if (!m) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <api key>')
+    const tenant = await deps.store.tenantForApiKeyHash(await sha256Hex(m[1]))
+    if (!tenant) throw new ApiError(401, 'unauthorized', 'invalid API key')
+    c.set('tenant', tenant)
+    await next()
+  })
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/detect',
+      summary: 'Detect a watermark in one text',
+      request: { body: { content: { 'application/json': { schema: DetectRequestSchema } }, required: true } },
+      responses: { 200: json(DetectionSchema, 'Detection result'), ...errors },
+    }),
+    async (c) => c.json(await detect(deps, c.var.tenant, c.req.valid('json'), c.var.waitUntil), 200),
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/detect/batch',
+      summary: 'Detect watermarks in up to 64 texts',
+      request: { body: { content: { 'application/json': { schema: BatchRequestSchema } }, required: true } },
+      responses: {
+        200: json(
+          z.object({ results: z.array(z.union([DetectionSchema, ErrorSchema])) }),
+          'One result or error per item',
+        ),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const results = []
+      for (const item of c.req.valid('json').items) {
+        try {
+          results.push(await detect(deps, c.var.tenant, item, c.var.waitUntil))
+        } catch (e) {
+          if (!(e instanceof ApiError)) throw e
+          results.push(errorBody(e.code, e.message))
+        }
+      }
+      return c.json({ results }, 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/keys',
+      summary: 'Create a watermark key (its secret material is derived, never returned)',
+      request: { body: { content: { 'application/json': { schema: KeyCreateSchema } }, required: true } },
+      responses: { 201: json(KeySchema, 'The new key'), ...errors },
+    }),
+    async (c) => {
+      const body = c.req.valid('json')
+      const reserved = Object.keys(body.params).filter((k) => RESERVED_PARAMS.includes(k))
+      if (reserved.length)
+        throw new ApiError(
+          400,
+          'invalid_request',
+          `params.${reserved[0]}: set by the service, not by clients`,
+        )
+      // Validate the parameters by building the scheme once (a zod error names the field).
+      createScheme(body.scheme, {
+        ...body.params,
+        key: 1n,
+        vocabSize: (await deps.tokenizer(body.tokenizer)).logitsSize,
+      })
+      const rec = await deps.store.createKey({
+        id: newId('wk'),
+        tenantId: c.var.tenant.id,
+        scheme: body.scheme,
+        params: body.params,
+        tokenizer: body.tokenizer,
+      })
+      return c.json(publicKey(rec), 201)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/keys',
+      summary: "List this tenant's watermark keys",
+      responses: { 200: json(z.object({ keys: z.array(KeySchema) }), 'Keys'), ...errors },
+    }),
+    async (c) => c.json({ keys: (await deps.store.listKeys(c.var.tenant.id)).map(publicKey) }, 200),
+  )
+
+  const keyOr404 = (rec: WatermarkKeyRecord | null, id: string) => {
+    if (!rec) throw new ApiError(404, 'key_not_found', `no watermark key "${id}" for this tenant`)
+    return rec
+  }
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/keys/{id}',
+      request: { params: KeyIdParam },
+      summary: 'Get one key',
+      responses: { 200: json(KeySchema, 'Key'), ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      return c.json(publicKey(keyOr404(await deps.store.getKey(c.var.tenant.id, id), id)), 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/keys/{id}',
+      request: { params: KeyIdParam },
+      summary: 'Revoke a key (detectable during the grace period)',
+      responses: { 200: json(KeySchema, 'Revoked key'), ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      return c.json(publicKey(keyOr404(await deps.store.revokeKey(c.var.tenant.id, id), id)), 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/keys/{id}/rotate',
+      request: { params: KeyIdParam },
+      summary: 'Revoke a key and create its successor',
+      responses: { 201: json(KeySchema, 'The new key'), ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      const old = keyOr404(await deps.store.getKey(c.var.tenant.id, id), id)
+      await deps.store.revokeKey(c.var.tenant.id, id)
+      const rec = await deps.store.createKey({
+        id: newId('wk'),
+        tenantId: old.tenantId,
+        scheme: old.scheme,
+        params: old.params,
+        tokenizer: old.tokenizer,
+      })
+      return c.json(publicKey(rec), 201)
+    },
+  )
+
+  app.post('/admin/tenants', async (c) => {
+    const given = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1]
+    // Compare hashes so the comparison time does not depend on the secret's prefix.
+    if (!deps.adminToken || !given || (await sha256Hex(given)) !== (await sha256Hex(deps.adminToken))) {
+      throw new ApiError(401, 'unauthorized', 'admin token required')
+    }
+    const body = z
+      .object({ name: z.string().min(1).max(200), storeText: z.boolean().default(false) })
+      .strict()
+      .parse(
+        await c.req.json().catch(() => {
+          throw new ApiError(400, 'invalid_json', 'body is not valid JSON')
+        }),
+      )
+    const tenant = await deps.store.createTenant(body.name, body.storeText)
+    const apiKey = newApiKey()
+    await deps.store.createApiKey(tenant.id, await sha256Hex(apiKey), apiKey.slice(0, 8))
+    return c.json({ tenant, apiKey }, 201)
+  })
+
+  app.get('/health', async (c) => {
+    const checks: Record<string, { status: 'ok' | 'down'; latencyMs: number }> = {}
+    await Promise.all(
+      Object.entries(deps.checks).map(async ([name, probe]) => {
+        const t0 = performance.now()
+        const ok = await Promise.race([
+          probe().then(
+            () => true,
+            () => false,
+          ),
+          new Promise<boolean>((r) => setTimeout(() => r(false), 2000)),
+        ])
+        checks[name] = {
+          status: ok ? 'ok' : 'down',
+          latencyMs: Math.round((performance.now() - t0) * 10) / 10,
+        }
+      }),
+    )
+    // Detection needs only the kernel and tokenizer; the database and cache degrade it, not stop it.
+    const canDetect = await deps.kernel().then(
+      () => true,
+      () => false,
+    )
+    const degraded = Object.values(checks).some((x) => x.status === 'down')
+    return c.json(
+      { status: canDetect ? (degraded ? 'degraded' : 'ok') : 'down', checks },
+      canDetect ? 200 : 503,
+    )
+  })
+
+  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'LM Watermark Lab API', version: '0.1.0' } })
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })
+  app.get('/docs', Scalar({ url: '/openapi.json' }))
+  return app
+}

@@ -1,0 +1,169 @@
+// Detection for a tenant: resolve keys, normalise and tokenise once per tokenizer, score with the
+// core (WASM kernel), correct for the keys tried, cache the result.
+import type { ScoringKernel } from '../../core/kernel/types.ts'
+import { detectWithKeys, type KeyedScheme } from '../../core/schemes/multi-key.ts'
+import { createScheme, getPreset } from '../../core/schemes/registry.ts'
+import type { DetectionResult } from '../../core/schemes/types.ts'
+import { normalizeWithReport } from '../../core/text/normalize.ts'
+import type { TextTokenizer } from '../../core/tokenizers/registry.ts'
+import { ApiError } from './errors.ts'
+import { deriveKeyMaterial, sha256Hex } from './keys.ts'
+import type { Store, Tenant, WatermarkKeyRecord } from './store.ts'
+
+export interface ResultCache {
+  get(key: string): Promise<string | null>
+  set(key: string, value: string, ttlSeconds: number): Promise<void>
+}
+
+export interface DetectionDeps {
+  store: Store
+  cache: ResultCache
+  tokenizer(id: string): Promise<TextTokenizer>
+  kernel(): Promise<ScoringKernel>
+  masterSecret: string
+  /** Revoked keys stay detectable this long. */
+  revokedGraceSeconds: number
+  maxTokens: number
+}
+
+export interface DetectInput {
+  text?: string
+  tokens?: number[]
+  keyId?: string
+  options: { dedup: boolean; perToken: boolean; windowed: boolean; normalize: boolean }
+}
+
+export interface DetectOutput extends DetectionResult {
+  keyId: string
+  keysTried: number
+  cache: 'hit' | 'miss'
+  normalization?: { removedInvisible: number; foldedHomoglyphs: number }
+}
+
+/** The scheme's secret parameter from 64 bits of key material (KGW-style hash keys are int64). */
+export function schemeKey(scheme: string, material: bigint): bigint {
+  return getPreset(scheme).family === 'red-green' && scheme !== 'vllm-redgreen' ? material >> 1n : material
+}
+
+export async function buildScheme(
+  deps: DetectionDeps,
+  rec: WatermarkKeyRecord,
+  tok: TextTokenizer,
+  kernel?: ScoringKernel,
+) {
+  const key = schemeKey(rec.scheme, await deriveKeyMaterial(deps.masterSecret, rec.id))
+  return createScheme(rec.scheme, { ...rec.params, key, vocabSize: tok.logitsSize }, { kernel })
+}
+
+function usable(rec: WatermarkKeyRecord, graceSeconds: number, now = Date.now()): boolean {
+  if (rec.status === 'active') return true
+  return rec.revokedAt !== null && now - Date.parse(rec.revokedAt) <= graceSeconds * 1000
+}
+
+async function keysFor(
+  deps: DetectionDeps,
+  tenant: Tenant,
+  keyId: string | undefined,
+): Promise<WatermarkKeyRecord[]> {
+  if (keyId && keyId !== 'auto') {
+    const rec = await deps.store.getKey(tenant.id, keyId)
+    if (!rec) throw new ApiError(404, 'key_not_found', `no watermark key "${keyId}" for this tenant`)
+    if (!usable(rec, deps.revokedGraceSeconds))
+      throw new ApiError(410, 'key_revoked', `key "${keyId}" was revoked`)
+    return [rec]
+  }
+  const all = (await deps.store.listKeys(tenant.id)).filter((k) => usable(k, deps.revokedGraceSeconds))
+  if (all.length === 0)
+    throw new ApiError(
+      422,
+      'no_active_keys',
+      'this tenant has no active watermark key; create one with POST /v1/keys',
+    )
+  return all
+}
+
+export async function detect(
+  deps: DetectionDeps,
+  tenant: Tenant,
+  input: DetectInput,
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<DetectOutput> {
+  const keys = await keysFor(deps, tenant, input.keyId)
+  let text = input.text
+  let normalization: DetectOutput['normalization']
+  if (text !== undefined && input.options.normalize) {
+    const r = normalizeWithReport(text)
+    text = r.text
+    normalization = { removedInvisible: r.removedInvisible, foldedHomoglyphs: r.foldedHomoglyphs }
+  }
+  if (text !== undefined && text.trim() === '')
+    throw new ApiError(422, 'empty_text', 'text is empty after normalisation')
+  if (input.tokens !== undefined && input.tokens.length === 0)
+    throw new ApiError(422, 'empty_text', 'tokens is empty')
+
+  const opts = input.options
+  const cacheKey = `det:v1:${await sha256Hex(JSON.stringify([text ?? input.tokens, keys.map((k) => [k.id, k.status]), opts]))}`
+  const hit = await deps.cache.get(cacheKey).catch(() => null) // a cache outage must not fail detection
+  if (hit) return { ...(JSON.parse(hit) as DetectOutput), cache: 'hit' }
+
+  const kernel = await deps.kernel()
+  const tokensByTokenizer = new Map<string, { tok: TextTokenizer; ids: Int32Array }>()
+  const candidates: KeyedScheme[] = []
+  for (const rec of keys) {
+    let entry = tokensByTokenizer.get(rec.tokenizer)
+    if (!entry) {
+      const tok = await deps.tokenizer(rec.tokenizer)
+      const ids = text !== undefined ? tok.encode(text) : Int32Array.from(input.tokens!)
+      if (ids.length > deps.maxTokens) {
+        throw new ApiError(
+          413,
+          'too_many_tokens',
+          `the text has ${ids.length} tokens; the limit is ${deps.maxTokens}`,
+        )
+      }
+      entry = { tok, ids }
+      tokensByTokenizer.set(rec.tokenizer, entry)
+    }
+    candidates.push({
+      keyId: rec.id,
+      scheme: await buildScheme(deps, rec, entry.tok, kernel),
+      tokens: entry.ids,
+    })
+  }
+  const all = detectWithKeys(candidates, [], opts)
+  const best = all.best
+  const { tok, ids } = tokensByTokenizer.get(keys.find((k) => k.id === best.keyId)!.tokenizer)!
+  if (best.perToken) {
+    const texts = tok.tokenTexts(ids)
+    best.perToken.forEach((t, i) => {
+      t.text = texts[i]
+    })
+  }
+  const {
+    rawPValue: _p,
+    rawLogPValue: _l,
+    ...result
+  } = best as typeof best & { rawPValue?: number; rawLogPValue?: number }
+  const out: DetectOutput = {
+    ...result,
+    keyId: best.keyId!,
+    keysTried: all.keysTried,
+    cache: 'miss',
+    ...(normalization ? { normalization } : {}),
+  }
+  waitUntil(deps.cache.set(cacheKey, JSON.stringify(out), 3600).catch(() => undefined))
+  waitUntil(
+    deps.store.insertDetection({
+      tenantId: tenant.id,
+      keyId: out.keyId,
+      scheme: out.scheme,
+      textSha256: await sha256Hex(text ?? JSON.stringify(input.tokens)),
+      text: tenant.storeText && text !== undefined ? text : null,
+      tokens: out.tokens,
+      scored: out.scored,
+      pValue: out.pValue,
+      watermarked: out.watermarked,
+    }),
+  )
+  return out
+}

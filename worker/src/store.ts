@@ -1,0 +1,96 @@
+// The worker's view of persistent state. Routes depend on this interface; adapters implement it
+// (Postgres through the Neon driver in production, in-memory for unit tests and quick local runs).
+
+export interface Tenant {
+  id: string
+  name: string
+  storeText: boolean
+}
+
+export interface WatermarkKeyRecord {
+  id: string
+  tenantId: string
+  scheme: string
+  /** Scheme parameters (never key material). */
+  params: Record<string, unknown>
+  tokenizer: string
+  status: 'active' | 'revoked'
+  createdAt: string
+  revokedAt: string | null
+}
+
+export interface DetectionRecord {
+  tenantId: string
+  keyId: string | null
+  scheme: string
+  textSha256: string
+  text: string | null
+  tokens: number
+  scored: number
+  pValue: number
+  watermarked: boolean
+}
+
+export interface Store {
+  /** Resolves an API key hash to its tenant (null when unknown or revoked). */
+  tenantForApiKeyHash(hash: string): Promise<Tenant | null>
+  createTenant(name: string, storeText?: boolean): Promise<Tenant>
+  createApiKey(tenantId: string, hash: string, prefix: string): Promise<{ id: string }>
+  createKey(
+    rec: Omit<WatermarkKeyRecord, 'id' | 'createdAt' | 'revokedAt' | 'status'> & { id: string },
+  ): Promise<WatermarkKeyRecord>
+  listKeys(tenantId: string): Promise<WatermarkKeyRecord[]>
+  getKey(tenantId: string, keyId: string): Promise<WatermarkKeyRecord | null>
+  revokeKey(tenantId: string, keyId: string): Promise<WatermarkKeyRecord | null>
+  insertDetection(rec: DetectionRecord): Promise<void>
+}
+
+/** In-memory Store: same semantics as the Postgres adapter, every lookup tenant-scoped. */
+export class MemoryStore implements Store {
+  private readonly tenants = new Map<string, Tenant>()
+  private readonly apiKeys = new Map<string, { id: string; tenantId: string }>()
+  private readonly keys = new Map<string, WatermarkKeyRecord>()
+  readonly detections: DetectionRecord[] = []
+  private seq = 0
+
+  async tenantForApiKeyHash(hash: string) {
+    const k = this.apiKeys.get(hash)
+    return k ? (this.tenants.get(k.tenantId) ?? null) : null
+  }
+  async createTenant(name: string, storeText = false) {
+    const t = { id: `tn_${++this.seq}`, name, storeText }
+    this.tenants.set(t.id, t)
+    return t
+  }
+  async createApiKey(tenantId: string, hash: string) {
+    const id = `ak_${++this.seq}`
+    this.apiKeys.set(hash, { id, tenantId })
+    return { id }
+  }
+  async createKey(rec: Parameters<Store['createKey']>[0]) {
+    const full: WatermarkKeyRecord = {
+      ...rec,
+      status: 'active',
+      createdAt: new Date().toISOString(),
+      revokedAt: null,
+    }
+    this.keys.set(rec.id, full)
+    return full
+  }
+  async listKeys(tenantId: string) {
+    return [...this.keys.values()].filter((k) => k.tenantId === tenantId)
+  }
+  async getKey(tenantId: string, keyId: string) {
+    const k = this.keys.get(keyId)
+    return k && k.tenantId === tenantId ? k : null
+  }
+  async revokeKey(tenantId: string, keyId: string) {
+    const k = await this.getKey(tenantId, keyId)
+    if (!k) return null
+    if (k.status === 'active') Object.assign(k, { status: 'revoked', revokedAt: new Date().toISOString() })
+    return k
+  }
+  async insertDetection(rec: DetectionRecord) {
+    this.detections.push(rec)
+  }
+}
