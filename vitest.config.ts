@@ -2,7 +2,15 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['core/**/*.test.ts', 'wasm/**/*.test.ts', 'cli/**/*.test.ts', 'test/**/*.test.ts', 'worker/**/*.test.ts', 'scripts/**/*.test.ts'],
+    include: [
+      'core/**/*.test.ts',
+      'wasm/**/*.test.ts',
+      'cli/**/*.test.ts',
+      'test/**/*.test.ts',
+      'worker/**/*.test.ts',
+      'scripts/**/*.test.ts',
+    ],
+    exclude: ['**/node_modules/**', '**/*.workerd.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // The suite is CPU-bound (calibration, power): use both cores of the CI machine.

