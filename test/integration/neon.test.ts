@@ -19,7 +19,7 @@ import {
   sha256Hex,
 } from '../../worker/adapters/db.ts'
 import { configureNeonForLocalProxy } from '../../worker/adapters/neon.ts'
-import { createTestDatabase, eventually, PG_PORT, skipIntegration } from './services.ts'
+import { createTestDatabase, eventually, PG_PORT } from './services.ts'
 
 describe('neon-ws-proxy units', () => {
   it('allows only loopback targets', () => {
@@ -56,7 +56,7 @@ describe('neon-ws-proxy units', () => {
   })
 })
 
-describe.skipIf(skipIntegration)('Neon driver through the proxy, real PostgreSQL', () => {
+describe('Neon driver through the proxy, real PostgreSQL', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>
   let proxy: NeonProxy
   let pool: Pool

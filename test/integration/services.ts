@@ -1,6 +1,5 @@
 // Shared setup for the integration tests: the real PostgreSQL and Redis on this machine. A missing service
-// fails the tests with a message saying how to start it (CI must never pass by skipping them). Outside CI,
-// SKIP_INTEGRATION=1 skips them explicitly.
+// fails the tests with a message saying how to start it: they never pass by skipping.
 import { randomBytes } from 'node:crypto'
 import net from 'node:net'
 import pg from 'pg'
@@ -9,8 +8,6 @@ export const PG_HOST = process.env.TEST_PG_HOST ?? '127.0.0.1'
 export const PG_PORT = Number(process.env.TEST_PG_PORT ?? 5432)
 export const PG_USER = process.env.PGUSER ?? 'root'
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
-
-export const skipIntegration = process.env.SKIP_INTEGRATION === '1' && process.env.CI !== 'true'
 
 export const pgUrl = (database: string) => `postgresql://${PG_USER}@${PG_HOST}:${PG_PORT}/${database}`
 
@@ -32,8 +29,7 @@ export async function requirePostgres(): Promise<void> {
   if (err) {
     throw new Error(
       `PostgreSQL is not reachable at ${PG_HOST}:${PG_PORT} (${err}); the integration tests need it. Start it with ` +
-        '`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` (or run .ci/run), ' +
-        'or set SKIP_INTEGRATION=1 outside CI.',
+        '`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` (or run .ci/run).',
     )
   }
 }
@@ -44,8 +40,7 @@ export async function requireRedis(): Promise<void> {
   if (err) {
     throw new Error(
       `Redis is not reachable at ${REDIS_URL} (${err}); the integration tests need it. Start it with ` +
-        '`redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no` (or run .ci/run), ' +
-        'or set SKIP_INTEGRATION=1 outside CI.',
+        '`redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no` (or run .ci/run).',
     )
   }
 }

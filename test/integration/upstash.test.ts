@@ -9,7 +9,7 @@ import {
   type UpstashBridge,
 } from '../../scripts/upstash-bridge.ts'
 import { detectionCacheKey, memoryCache, upstashCache } from '../../worker/adapters/cache.ts'
-import { REDIS_URL, requireRedis, runId, skipIntegration } from './services.ts'
+import { REDIS_URL, requireRedis, runId } from './services.ts'
 
 describe('upstash-bridge units', () => {
   it('strips only the allow-key-locking flag from a Lua shebang', () => {
@@ -48,7 +48,7 @@ describe('upstash-bridge units', () => {
   })
 })
 
-describe.skipIf(skipIntegration)('Upstash clients through the bridge, real Redis', () => {
+describe('Upstash clients through the bridge, real Redis', () => {
   const token = `tok_${runId()}`
   const prefix = `wmlab-it:${runId()}:`
   let bridge: UpstashBridge

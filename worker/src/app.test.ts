@@ -5,17 +5,17 @@ import { loadTokenizer } from '../../cli/tokenizers-node.ts'
 import { generate } from '../../test/simulated-lm.ts'
 import { brownWindows } from '../../test/fixtures/brown-tokens.ts'
 import { loadWasmKernel } from '../../wasm/node.ts'
+import { memoryCache } from '../adapters/cache.ts'
 import { createApp } from './app.ts'
 import { buildScheme } from './detection.ts'
-import { MemoryCache } from './memory-cache.ts'
 import { MemoryStore } from './store.ts'
 
 const ADMIN = 'admin-secret-for-tests'
 const MASTER = 'master-secret-for-tests-0123456789'
 const store = new MemoryStore()
-const cache = new MemoryCache()
+const cache = memoryCache()
 const deps = {
-  store,
+  openStore: () => store,
   cache,
   tokenizer: async (id: string) => loadTokenizer(id),
   kernel: loadWasmKernel,

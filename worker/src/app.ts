@@ -6,7 +6,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { createScheme } from '../../core/schemes/registry.ts'
 import { type DetectionDeps, detect } from './detection.ts'
 import { ApiError, describeZodError, errorBody, onError } from './errors.ts'
-import { newApiKey, newId, sha256Hex } from './keys.ts'
+import { newId, sha256Hex } from './keys.ts'
 import {
   BatchRequestSchema,
   DetectionSchema,
@@ -16,9 +16,11 @@ import {
   KeyIdParam,
   KeySchema,
 } from './schemas.ts'
-import type { Tenant, WatermarkKeyRecord } from './store.ts'
+import type { Store, Tenant, WatermarkKeyRecord } from './store.ts'
 
 export interface AppDeps extends DetectionDeps {
+  /** The store for one request (a Postgres pool per request in Workers; ended via waitUntil). */
+  openStore(waitUntil: (p: Promise<unknown>) => void): Store
   /** Secret that authorises the admin bootstrap route (creating tenants and their first API key). */
   adminToken: string | null
   maxBodyBytes: number
@@ -26,7 +28,7 @@ export interface AppDeps extends DetectionDeps {
   checks: Record<string, () => Promise<unknown>>
 }
 
-type Env = { Variables: { tenant: Tenant; waitUntil: (p: Promise<unknown>) => void } }
+type Env = { Variables: { tenant: Tenant; store: Store; waitUntil: (p: Promise<unknown>) => void } }
 
 const json = (schema: z.ZodType, description: string) => ({
   content: { 'application/json': { schema } },
@@ -63,8 +65,20 @@ export function createApp(deps: AppDeps) {
     } catch {
       ctx = undefined
     }
-    c.set('waitUntil', (p) => (ctx ? ctx.waitUntil(p) : void p.catch(() => undefined)))
-    await next()
+    const pending: Promise<unknown>[] = []
+    const keepAlive = (p: Promise<unknown>) => (ctx ? ctx.waitUntil(p) : void p.catch(() => undefined))
+    const waitUntil = (p: Promise<unknown>) => {
+      pending.push(p)
+      keepAlive(p)
+    }
+    c.set('waitUntil', waitUntil)
+    c.set('store', deps.openStore(keepAlive))
+    try {
+      await next()
+    } finally {
+      // Release the store only after the request's background writes (audit rows) have run.
+      keepAlive(Promise.allSettled(pending).then(() => c.var.store.close()))
+    }
   })
 
   app.use(
@@ -78,7 +92,7 @@ export function createApp(deps: AppDeps) {
     const auth = c.req.header('authorization') ?? ''
     const m = /^Bearer\s+(\S+)$/i.exec(auth)
     if (!m) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <api key>')
-    const tenant = await deps.store.tenantForApiKeyHash(await sha256Hex(m[1]))
+    const tenant = await c.var.store.tenantForApiKeyHash(await sha256Hex(m[1]))
     if (!tenant) throw new ApiError(401, 'unauthorized', 'invalid API key')
     c.set('tenant', tenant)
     await next()
@@ -104,7 +118,8 @@ export function createApp(deps: AppDeps) {
       request: { body: { content: { 'application/json': { schema: DetectRequestSchema } }, required: true } },
       responses: { 200: json(DetectionSchema, 'Detection result'), ...errors },
     }),
-    async (c) => c.json(await detect(deps, c.var.tenant, c.req.valid('json'), c.var.waitUntil), 200),
+    async (c) =>
+      c.json(await detect(deps, c.var.store, c.var.tenant, c.req.valid('json'), c.var.waitUntil), 200),
   )
 
   app.openapi(
@@ -125,7 +140,7 @@ export function createApp(deps: AppDeps) {
       const results = []
       for (const item of c.req.valid('json').items) {
         try {
-          results.push(await detect(deps, c.var.tenant, item, c.var.waitUntil))
+          results.push(await detect(deps, c.var.store, c.var.tenant, item, c.var.waitUntil))
         } catch (e) {
           if (!(e instanceof ApiError)) throw e
           results.push(errorBody(e.code, e.message))
@@ -158,7 +173,7 @@ export function createApp(deps: AppDeps) {
         key: 1n,
         vocabSize: (await deps.tokenizer(body.tokenizer)).logitsSize,
       })
-      const rec = await deps.store.createKey({
+      const rec = await c.var.store.createKey({
         id: newId('wk'),
         tenantId: c.var.tenant.id,
         scheme: body.scheme,
@@ -176,7 +191,7 @@ export function createApp(deps: AppDeps) {
       summary: "List this tenant's watermark keys",
       responses: { 200: json(z.object({ keys: z.array(KeySchema) }), 'Keys'), ...errors },
     }),
-    async (c) => c.json({ keys: (await deps.store.listKeys(c.var.tenant.id)).map(publicKey) }, 200),
+    async (c) => c.json({ keys: (await c.var.store.listKeys(c.var.tenant.id)).map(publicKey) }, 200),
   )
 
   const keyOr404 = (rec: WatermarkKeyRecord | null, id: string) => {
@@ -194,7 +209,7 @@ export function createApp(deps: AppDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      return c.json(publicKey(keyOr404(await deps.store.getKey(c.var.tenant.id, id), id)), 200)
+      return c.json(publicKey(keyOr404(await c.var.store.getKey(c.var.tenant.id, id), id)), 200)
     },
   )
 
@@ -208,7 +223,7 @@ export function createApp(deps: AppDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      return c.json(publicKey(keyOr404(await deps.store.revokeKey(c.var.tenant.id, id), id)), 200)
+      return c.json(publicKey(keyOr404(await c.var.store.revokeKey(c.var.tenant.id, id), id)), 200)
     },
   )
 
@@ -222,9 +237,9 @@ export function createApp(deps: AppDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      const old = keyOr404(await deps.store.getKey(c.var.tenant.id, id), id)
-      await deps.store.revokeKey(c.var.tenant.id, id)
-      const rec = await deps.store.createKey({
+      const old = keyOr404(await c.var.store.getKey(c.var.tenant.id, id), id)
+      await c.var.store.revokeKey(c.var.tenant.id, id)
+      const rec = await c.var.store.createKey({
         id: newId('wk'),
         tenantId: old.tenantId,
         scheme: old.scheme,
@@ -249,9 +264,8 @@ export function createApp(deps: AppDeps) {
           throw new ApiError(400, 'invalid_json', 'body is not valid JSON')
         }),
       )
-    const tenant = await deps.store.createTenant(body.name, body.storeText)
-    const apiKey = newApiKey()
-    await deps.store.createApiKey(tenant.id, await sha256Hex(apiKey), apiKey.slice(0, 8))
+    const tenant = await c.var.store.createTenant(body.name, body.storeText)
+    const { key: apiKey } = await c.var.store.createApiKey(tenant.id)
     return c.json({ tenant, apiKey }, 201)
   })
 

@@ -7,7 +7,7 @@ import type { DetectionResult } from '../../core/schemes/types.ts'
 import { normalizeWithReport } from '../../core/text/normalize.ts'
 import type { TextTokenizer } from '../../core/tokenizers/registry.ts'
 import { ApiError } from './errors.ts'
-import { deriveKeyMaterial, sha256Hex } from './keys.ts'
+import { deriveKeyMaterial, newId, sha256Hex } from './keys.ts'
 import type { Store, Tenant, WatermarkKeyRecord } from './store.ts'
 
 export interface ResultCache {
@@ -16,7 +16,6 @@ export interface ResultCache {
 }
 
 export interface DetectionDeps {
-  store: Store
   cache: ResultCache
   tokenizer(id: string): Promise<TextTokenizer>
   kernel(): Promise<ScoringKernel>
@@ -62,17 +61,18 @@ function usable(rec: WatermarkKeyRecord, graceSeconds: number, now = Date.now())
 
 async function keysFor(
   deps: DetectionDeps,
+  store: Store,
   tenant: Tenant,
   keyId: string | undefined,
 ): Promise<WatermarkKeyRecord[]> {
   if (keyId && keyId !== 'auto') {
-    const rec = await deps.store.getKey(tenant.id, keyId)
+    const rec = await store.getKey(tenant.id, keyId)
     if (!rec) throw new ApiError(404, 'key_not_found', `no watermark key "${keyId}" for this tenant`)
     if (!usable(rec, deps.revokedGraceSeconds))
       throw new ApiError(410, 'key_revoked', `key "${keyId}" was revoked`)
     return [rec]
   }
-  const all = (await deps.store.listKeys(tenant.id)).filter((k) => usable(k, deps.revokedGraceSeconds))
+  const all = (await store.listKeys(tenant.id)).filter((k) => usable(k, deps.revokedGraceSeconds))
   if (all.length === 0)
     throw new ApiError(
       422,
@@ -84,11 +84,12 @@ async function keysFor(
 
 export async function detect(
   deps: DetectionDeps,
+  store: Store,
   tenant: Tenant,
   input: DetectInput,
   waitUntil: (p: Promise<unknown>) => void,
 ): Promise<DetectOutput> {
-  const keys = await keysFor(deps, tenant, input.keyId)
+  const keys = await keysFor(deps, store, tenant, input.keyId)
   let text = input.text
   let normalization: DetectOutput['normalization']
   if (text !== undefined && input.options.normalize) {
@@ -152,18 +153,43 @@ export async function detect(
     ...(normalization ? { normalization } : {}),
   }
   waitUntil(deps.cache.set(cacheKey, JSON.stringify(out), 3600).catch(() => undefined))
-  waitUntil(
-    deps.store.insertDetection({
-      tenantId: tenant.id,
-      keyId: out.keyId,
-      scheme: out.scheme,
-      textSha256: await sha256Hex(text ?? JSON.stringify(input.tokens)),
-      text: tenant.storeText && text !== undefined ? text : null,
-      tokens: out.tokens,
-      scored: out.scored,
-      pValue: out.pValue,
-      watermarked: out.watermarked,
-    }),
-  )
+  const record = {
+    id: newId('dt'),
+    tenantId: tenant.id,
+    keyId: out.keyId,
+    scheme: out.scheme,
+    textSha256: await sha256Hex(text ?? JSON.stringify(input.tokens)),
+    text: tenant.storeText && text !== undefined ? text : null,
+    tokens: out.tokens,
+    scored: out.scored,
+    pValue: out.pValue,
+    watermarked: out.watermarked,
+  }
+  waitUntil(withRetries(() => store.insertDetection(record), 'detection audit row'))
   return out
+}
+
+/**
+ * Audit writes happen after the response; retry them (the row id makes retries idempotent) and log a
+ * structured error if they still fail. Issue 7 adds a durable queue for the rows that never land.
+ */
+export async function withRetries(write: () => Promise<unknown>, what: string, attempts = 3): Promise<void> {
+  for (let i = 1; i <= attempts; i++) {
+    try {
+      await write()
+      return
+    } catch (e) {
+      if (i === attempts) {
+        console.error(
+          JSON.stringify({
+            level: 'error',
+            msg: `${what} not written after ${attempts} attempts`,
+            error: (e as Error).message,
+          }),
+        )
+        return
+      }
+      await new Promise((r) => setTimeout(r, 50 * 2 ** i))
+    }
+  }
 }

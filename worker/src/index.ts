@@ -1,26 +1,36 @@
-// Cloudflare Workers entry: builds the app's adapters from the environment. The WASM kernel and
-// tokenizers load once per isolate (module scope), never per request.
-import kernelModule from '../../wasm/build/kernel.wasm'
+// Cloudflare Workers entry: builds the app and its adapters from the environment once per isolate.
+// The WASM kernel and tokenizers load once per isolate (module scope), never per request; the
+// Postgres pool is per request (a module-scope Neon Pool breaks the next request).
+import { Redis } from '@upstash/redis/cloudflare'
+import type { ExecutionContext } from 'hono'
 import type { ScoringKernel } from '../../core/kernel/types.ts'
 import { createTokenizer, getTokenizerSpec, type TextTokenizer } from '../../core/tokenizers/registry.ts'
+import kernelModule from '../../wasm/build/kernel.wasm'
 import { createWasmKernel } from '../../wasm/kernel.ts'
-import type { ExecutionContext } from 'hono'
-import { createApp } from './app.ts'
-import { MemoryCache } from './memory-cache.ts'
-import { MemoryStore, type Store } from './store.ts'
+import { type Cache, memoryCache, upstashCache } from '../adapters/cache.ts'
+import { openStore } from '../adapters/db.ts'
+import { configureNeonForLocalProxy, isLoopbackDatabaseUrl } from '../adapters/neon.ts'
+import { type AppDeps, createApp } from './app.ts'
+import { openPostgresStore } from './pg-store.ts'
+import { MemoryStore } from './store.ts'
 
 export interface Env {
   WATERMARK_MASTER_SECRET: string
   ADMIN_TOKEN?: string
+  /** Postgres (Neon in production); without it the worker keeps state in the isolate (dev only). */
+  DATABASE_URL?: string
+  /** Local development: the WebSocket→TCP proxy (scripts/neon-ws-proxy.ts) as host:port/v2. */
+  NEON_WS_PROXY?: string
+  UPSTASH_REDIS_REST_URL?: string
+  UPSTASH_REDIS_REST_TOKEN?: string
   /** tokenizer.json / tokenizer_config.json as text bindings, e.g. TOKENIZER_QWEN3_JSON (tests). */
   [binding: string]: unknown
 }
 
+const REVOKED_GRACE_SECONDS = 7 * 24 * 3600
 let kernel: Promise<ScoringKernel> | undefined
 const tokenizers = new Map<string, Promise<TextTokenizer>>()
-// Isolate-local fallbacks until the Postgres/Upstash adapters are configured (dev only).
-const memoryStore = new MemoryStore()
-const memoryCache = new MemoryCache()
+let app: ReturnType<typeof createApp> | undefined
 
 async function loadTokenizer(env: Env, id: string): Promise<TextTokenizer> {
   const spec = getTokenizerSpec(id)
@@ -33,11 +43,28 @@ async function loadTokenizer(env: Env, id: string): Promise<TextTokenizer> {
   return createTokenizer(spec, files.tokenizer, files.config)
 }
 
-export function depsFor(env: Env) {
-  const store: Store = memoryStore
+export function depsFor(env: Env): AppDeps {
+  const databaseUrl = env.DATABASE_URL
+  if (databaseUrl && isLoopbackDatabaseUrl(databaseUrl)) {
+    if (!env.NEON_WS_PROXY)
+      throw new Error('DATABASE_URL is local: set NEON_WS_PROXY to the WebSocket proxy (host:port/v2)')
+    configureNeonForLocalProxy({ proxy: env.NEON_WS_PROXY })
+  }
+  const memoryStore = new MemoryStore()
+  const cache: Cache =
+    env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN
+      ? upstashCache(
+          new Redis({
+            url: env.UPSTASH_REDIS_REST_URL,
+            token: env.UPSTASH_REDIS_REST_TOKEN,
+            automaticDeserialization: false,
+          }),
+        )
+      : memoryCache()
   return {
-    store,
-    cache: memoryCache,
+    openStore: (waitUntil) =>
+      databaseUrl ? openPostgresStore(databaseUrl, REVOKED_GRACE_SECONDS, waitUntil) : memoryStore,
+    cache,
     tokenizer: (id: string) => {
       let t = tokenizers.get(id)
       if (!t) {
@@ -52,16 +79,31 @@ export function depsFor(env: Env) {
       return kernel
     },
     masterSecret: env.WATERMARK_MASTER_SECRET,
-    revokedGraceSeconds: 7 * 24 * 3600,
+    revokedGraceSeconds: REVOKED_GRACE_SECONDS,
     maxTokens: 16_384,
     adminToken: env.ADMIN_TOKEN ?? null,
     maxBodyBytes: 1024 * 1024,
-    checks: { cache: () => memoryCache.get('health') },
+    checks: {
+      cache: () => cache.get('wmlab:health'),
+      ...(databaseUrl
+        ? {
+            db: async () => {
+              const db = openStore({ connectionString: databaseUrl })
+              try {
+                await db.ping()
+              } finally {
+                await db.close()
+              }
+            },
+          }
+        : {}),
+    },
   }
 }
 
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
-    return createApp(depsFor(env)).fetch(request, env, ctx)
+    app ??= createApp(depsFor(env))
+    return app.fetch(request, env, ctx)
   },
 }

@@ -1,5 +1,6 @@
 // The worker's view of persistent state. Routes depend on this interface; adapters implement it
 // (Postgres through the Neon driver in production, in-memory for unit tests and quick local runs).
+import { newApiKey, sha256Hex } from './keys.ts'
 
 export interface Tenant {
   id: string
@@ -20,6 +21,8 @@ export interface WatermarkKeyRecord {
 }
 
 export interface DetectionRecord {
+  /** Chosen by the caller so a retried write cannot insert twice. */
+  id: string
   tenantId: string
   keyId: string | null
   scheme: string
@@ -35,7 +38,8 @@ export interface Store {
   /** Resolves an API key hash to its tenant (null when unknown or revoked). */
   tenantForApiKeyHash(hash: string): Promise<Tenant | null>
   createTenant(name: string, storeText?: boolean): Promise<Tenant>
-  createApiKey(tenantId: string, hash: string, prefix: string): Promise<{ id: string }>
+  /** Creates an API key; the plaintext is returned once and only its SHA-256 is stored. */
+  createApiKey(tenantId: string): Promise<{ id: string; key: string }>
   createKey(
     rec: Omit<WatermarkKeyRecord, 'id' | 'createdAt' | 'revokedAt' | 'status'> & { id: string },
   ): Promise<WatermarkKeyRecord>
@@ -43,6 +47,8 @@ export interface Store {
   getKey(tenantId: string, keyId: string): Promise<WatermarkKeyRecord | null>
   revokeKey(tenantId: string, keyId: string): Promise<WatermarkKeyRecord | null>
   insertDetection(rec: DetectionRecord): Promise<void>
+  /** Releases per-request resources (the Postgres pool); called after the response via waitUntil. */
+  close(): Promise<void>
 }
 
 /** In-memory Store: same semantics as the Postgres adapter, every lookup tenant-scoped. */
@@ -62,10 +68,11 @@ export class MemoryStore implements Store {
     this.tenants.set(t.id, t)
     return t
   }
-  async createApiKey(tenantId: string, hash: string) {
+  async createApiKey(tenantId: string) {
     const id = `ak_${++this.seq}`
-    this.apiKeys.set(hash, { id, tenantId })
-    return { id }
+    const key = newApiKey()
+    this.apiKeys.set(await sha256Hex(key), { id, tenantId })
+    return { id, key }
   }
   async createKey(rec: Parameters<Store['createKey']>[0]) {
     const full: WatermarkKeyRecord = {
@@ -93,4 +100,5 @@ export class MemoryStore implements Store {
   async insertDetection(rec: DetectionRecord) {
     this.detections.push(rec)
   }
+  async close() {}
 }
