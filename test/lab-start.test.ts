@@ -1,5 +1,6 @@
-// `npm start` (scripts/lab.ts) brings the worker up on embedded defaults, bootstraps a dev tenant
-// and writes .lab/dev.json; the printed key works against /v1/detect.
+// `npm start` (scripts/lab.ts) brings the lab up on embedded defaults (embedded PostgreSQL, Neon
+// proxy, worker under wrangler dev), bootstraps a dev tenant and writes .lab/dev.json; the printed
+// key works against /v1/detect.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 const labDir = mkdtempSync(join(tmpdir(), 'wmlab-start-'))
 const port = 18_000 + Math.floor(Math.random() * 2000)
 const child = spawn('node_modules/.bin/tsx', ['scripts/lab.ts'], {
-  env: { ...process.env, LAB_DIR: labDir, PORT: String(port) },
+  env: { ...process.env, LAB_DIR: labDir, PORT: String(port), LAB_PG_PORT: String(port + 3000) },
   stdio: ['ignore', 'pipe', 'pipe'],
   detached: true,
 })
@@ -17,8 +18,10 @@ let output = ''
 child.stdout.on('data', (d) => (output += d))
 child.stderr.on('data', (d) => (output += d))
 
-afterAll(() => {
-  if (child.pid) process.kill(-child.pid, 'SIGTERM')
+afterAll(async () => {
+  // SIGINT is what Ctrl-C sends: the launcher stops the worker, the proxy and PostgreSQL.
+  if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGINT')
+  await new Promise((r) => child.once('exit', r))
 })
 
 describe('npm start', () => {
@@ -39,5 +42,10 @@ describe('npm start', () => {
     expect(r.status, `${body}\n${output}`).toBe(200)
     expect((JSON.parse(body) as { keyId: string }).keyId).toBe(dev.keyId)
     expect(output).toContain('curl -s')
+    // The embedded PostgreSQL is behind the worker: /health reports it.
+    const health = (await (await fetch(`${dev.url}/health`)).json()) as {
+      checks: Record<string, { status: string }>
+    }
+    expect(health.checks.db.status).toBe('ok')
   })
 })
