@@ -11,6 +11,7 @@ import { memoryCache } from '../../worker/adapters/cache.ts'
 import { configureNeonForLocalProxy } from '../../worker/adapters/neon.ts'
 import { createApp } from '../../worker/src/app.ts'
 import { openPostgresStore } from '../../worker/src/pg-store.ts'
+import { memoryRateLimiter } from '../../worker/src/rate-limit.ts'
 import { createTestDatabase } from './services.ts'
 
 let proxy: NeonProxy
@@ -35,6 +36,7 @@ beforeAll(async () => {
     maxTokens: 8192,
     adminToken: 'admin',
     maxBodyBytes: 256 * 1024,
+    rateLimiter: memoryRateLimiter(1000),
     checks: {},
   })
 })

@@ -8,6 +8,7 @@ import { loadWasmKernel } from '../../wasm/node.ts'
 import { memoryCache } from '../adapters/cache.ts'
 import { createApp } from './app.ts'
 import { buildScheme } from './detection.ts'
+import { memoryRateLimiter } from './rate-limit.ts'
 import { MemoryStore } from './store.ts'
 
 const ADMIN = 'admin-secret-for-tests'
@@ -24,6 +25,7 @@ const deps = {
   maxTokens: 8192,
   adminToken: ADMIN,
   maxBodyBytes: 256 * 1024,
+  rateLimiter: memoryRateLimiter(1000),
   checks: { cache: async () => cache.get('ping') },
 }
 const app = createApp(deps)
@@ -147,6 +149,24 @@ describe('detect', () => {
     expect((await call('POST', '/v1/detect', { body: { text: 'a' } })).status).toBe(401)
     expect((await call('POST', '/v1/detect', { key: 'wml_wrong', body: { text: 'a' } })).status).toBe(401)
     expect((await call('POST', '/admin/tenants', { key: 'nope', body: { name: 'x' } })).status).toBe(401)
+  })
+})
+
+describe('rate limits', () => {
+  it('answers 429 with Retry-After once a key exceeds its budget', async () => {
+    const limited = createApp({ ...deps, rateLimiter: memoryRateLimiter(3) })
+    const res = []
+    for (let i = 0; i < 5; i++) {
+      res.push(await limited.request('/v1/keys', { headers: { authorization: `Bearer ${a}` } }))
+    }
+    expect(res.map((r) => r.status)).toEqual([200, 200, 200, 429, 429])
+    const last = res[4]
+    expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(((await last.json()) as any).error.code).toBe('rate_limited')
+  })
+  it('fails open when the limiter itself is down', async () => {
+    const down = createApp({ ...deps, rateLimiter: { limit: () => Promise.reject(new Error('redis down')) } })
+    expect((await down.request('/v1/keys', { headers: { authorization: `Bearer ${a}` } })).status).toBe(200)
   })
 })
 

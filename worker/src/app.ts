@@ -6,6 +6,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { createScheme } from '../../core/schemes/registry.ts'
 import { type DetectionDeps, detect } from './detection.ts'
 import { ApiError, describeZodError, errorBody, onError } from './errors.ts'
+import type { RateLimiter } from './rate-limit.ts'
 import { newId, sha256Hex } from './keys.ts'
 import {
   BatchRequestSchema,
@@ -24,6 +25,7 @@ export interface AppDeps extends DetectionDeps {
   /** Secret that authorises the admin bootstrap route (creating tenants and their first API key). */
   adminToken: string | null
   maxBodyBytes: number
+  rateLimiter: RateLimiter
   /** Dependency probes for /health: each resolves when healthy. */
   checks: Record<string, () => Promise<unknown>>
 }
@@ -92,9 +94,18 @@ export function createApp(deps: AppDeps) {
     const auth = c.req.header('authorization') ?? ''
     const m = /^Bearer\s+(\S+)$/i.exec(auth)
     if (!m) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <api key>')
-    const tenant = await c.var.store.tenantForApiKeyHash(await sha256Hex(m[1]))
+    const keyHash = await sha256Hex(m[1])
+    const tenant = await c.var.store.tenantForApiKeyHash(keyHash)
     if (!tenant) throw new ApiError(401, 'unauthorized', 'invalid API key')
     c.set('tenant', tenant)
+    // Fails open: a limiter outage (Redis down) must not take detection down with it.
+    const limit = await deps.rateLimiter.limit(keyHash, c.var.waitUntil).catch(() => null)
+    if (limit && !limit.success) {
+      const retryAfter = Math.max(1, Math.ceil((limit.reset - Date.now()) / 1000))
+      throw new ApiError(429, 'rate_limited', `rate limit exceeded; retry in ${retryAfter} s`, {
+        'retry-after': String(retryAfter),
+      })
+    }
     await next()
   })
 

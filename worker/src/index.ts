@@ -12,6 +12,7 @@ import { openStore } from '../adapters/db.ts'
 import { configureNeonForLocalProxy, isLoopbackDatabaseUrl } from '../adapters/neon.ts'
 import { type AppDeps, createApp } from './app.ts'
 import { openPostgresStore } from './pg-store.ts'
+import { memoryRateLimiter, upstashRateLimiter } from './rate-limit.ts'
 import { MemoryStore } from './store.ts'
 
 export interface Env {
@@ -23,6 +24,8 @@ export interface Env {
   NEON_WS_PROXY?: string
   UPSTASH_REDIS_REST_URL?: string
   UPSTASH_REDIS_REST_TOKEN?: string
+  /** Requests per API key per minute (default 600). */
+  RATE_LIMIT_PER_MINUTE?: string
   /** tokenizer.json / tokenizer_config.json as text bindings, e.g. TOKENIZER_QWEN3_JSON (tests). */
   [binding: string]: unknown
 }
@@ -51,16 +54,16 @@ export function depsFor(env: Env): AppDeps {
     configureNeonForLocalProxy({ proxy: env.NEON_WS_PROXY })
   }
   const memoryStore = new MemoryStore()
-  const cache: Cache =
+  const redis =
     env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN
-      ? upstashCache(
-          new Redis({
-            url: env.UPSTASH_REDIS_REST_URL,
-            token: env.UPSTASH_REDIS_REST_TOKEN,
-            automaticDeserialization: false,
-          }),
-        )
-      : memoryCache()
+      ? new Redis({
+          url: env.UPSTASH_REDIS_REST_URL,
+          token: env.UPSTASH_REDIS_REST_TOKEN,
+          automaticDeserialization: false,
+        })
+      : null
+  const cache: Cache = redis ? upstashCache(redis) : memoryCache()
+  const perMinute = Number(env.RATE_LIMIT_PER_MINUTE ?? 600)
   return {
     openStore: (waitUntil) =>
       databaseUrl ? openPostgresStore(databaseUrl, REVOKED_GRACE_SECONDS, waitUntil) : memoryStore,
@@ -83,6 +86,7 @@ export function depsFor(env: Env): AppDeps {
     maxTokens: 16_384,
     adminToken: env.ADMIN_TOKEN ?? null,
     maxBodyBytes: 1024 * 1024,
+    rateLimiter: redis ? upstashRateLimiter(redis, perMinute) : memoryRateLimiter(perMinute),
     checks: {
       cache: () => cache.get('wmlab:health'),
       ...(databaseUrl
