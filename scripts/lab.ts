@@ -104,7 +104,7 @@ const { applied } = await migrate(migrationPool)
 await migrationPool.end()
 const proxy = await startNeonProxy({ port: Number(process.env.LAB_PROXY_PORT ?? 0) || undefined })
 const vars: Record<string, string> = { DATABASE_URL: postgres.url, NEON_WS_PROXY: proxy.url }
-for (const name of ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN']) {
+for (const name of ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'RATE_LIMIT_PER_MINUTE']) {
   if (process.env[name]) vars[name] = process.env[name]!
 }
 const worker = startWorker(vars)

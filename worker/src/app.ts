@@ -4,8 +4,9 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { Scalar } from '@scalar/hono-api-reference'
 import { bodyLimit } from 'hono/body-limit'
 import { createScheme } from '../../core/schemes/registry.ts'
-import { type DetectionDeps, detect } from './detection.ts'
+import { type DetectionDeps, detect, forgetTenantKeys } from './detection.ts'
 import { ApiError, describeZodError, errorBody, onError } from './errors.ts'
+import { memoised, TtlMap } from './memo.ts'
 import type { RateLimiter } from './rate-limit.ts'
 import { newId, sha256Hex } from './keys.ts'
 import {
@@ -49,6 +50,7 @@ const RESERVED_PARAMS = ['key', 'keys', 'hashKey', 'vocabSize']
 const publicKey = ({ tenantId: _t, ...k }: WatermarkKeyRecord) => k
 
 export function createApp(deps: AppDeps) {
+  const tenants = new TtlMap<Tenant | null>(30_000)
   const app = new OpenAPIHono<Env>({
     defaultHook: (result, c) => {
       if (!result.success) return c.json(errorBody('invalid_request', describeZodError(result.error)), 400)
@@ -95,7 +97,8 @@ export function createApp(deps: AppDeps) {
     const m = /^Bearer\s+(\S+)$/i.exec(auth)
     if (!m) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <api key>')
     const keyHash = await sha256Hex(m[1])
-    const tenant = await c.var.store.tenantForApiKeyHash(keyHash)
+    // API keys are looked up at most every 30 s per isolate: a revoked API key stops working within that.
+    const tenant = await memoised(tenants, keyHash, () => c.var.store.tenantForApiKeyHash(keyHash))
     if (!tenant) throw new ApiError(401, 'unauthorized', 'invalid API key')
     c.set('tenant', tenant)
     // Fails open: a limiter outage (Redis down) must not take detection down with it.
@@ -184,6 +187,7 @@ export function createApp(deps: AppDeps) {
         key: 1n,
         vocabSize: (await deps.tokenizer(body.tokenizer)).logitsSize,
       })
+      forgetTenantKeys(c.var.tenant.id)
       const rec = await c.var.store.createKey({
         id: newId('wk'),
         tenantId: c.var.tenant.id,
@@ -234,6 +238,7 @@ export function createApp(deps: AppDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param')
+      forgetTenantKeys(c.var.tenant.id)
       return c.json(publicKey(keyOr404(await c.var.store.revokeKey(c.var.tenant.id, id), id)), 200)
     },
   )
@@ -250,6 +255,7 @@ export function createApp(deps: AppDeps) {
       const { id } = c.req.valid('param')
       const old = keyOr404(await c.var.store.getKey(c.var.tenant.id, id), id)
       await c.var.store.revokeKey(c.var.tenant.id, id)
+      forgetTenantKeys(c.var.tenant.id)
       const rec = await c.var.store.createKey({
         id: newId('wk'),
         tenantId: old.tenantId,

@@ -8,7 +8,16 @@ import { normalizeWithReport } from '../../core/text/normalize.ts'
 import type { TextTokenizer } from '../../core/tokenizers/registry.ts'
 import { ApiError } from './errors.ts'
 import { deriveKeyMaterial, newId, sha256Hex } from './keys.ts'
+import { memoised, TtlMap } from './memo.ts'
 import type { Store, Tenant, WatermarkKeyRecord } from './store.ts'
+
+/**
+ * A tenant's key list, per isolate, for 10 s: "auto" detection needs no database round trip on the
+ * hot path. Key writes in this isolate invalidate it at once (forgetTenantKeys); other isolates see a
+ * new or revoked key within the TTL.
+ */
+const tenantKeys = new TtlMap<WatermarkKeyRecord[]>(10_000)
+export const forgetTenantKeys = (tenantId: string) => tenantKeys.delete(tenantId)
 
 export interface ResultCache {
   get(key: string): Promise<string | null>
@@ -72,7 +81,8 @@ async function keysFor(
       throw new ApiError(410, 'key_revoked', `key "${keyId}" was revoked`)
     return [rec]
   }
-  const all = (await store.listKeys(tenant.id)).filter((k) => usable(k, deps.revokedGraceSeconds))
+  const listed = await memoised(tenantKeys, tenant.id, () => store.listKeys(tenant.id))
+  const all = listed.filter((k) => usable(k, deps.revokedGraceSeconds))
   if (all.length === 0)
     throw new ApiError(
       422,

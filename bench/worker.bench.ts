@@ -1,0 +1,90 @@
+// Edge API load benchmark: starts the lab (scripts/lab.ts: embedded PostgreSQL, Neon proxy, worker
+// under wrangler dev) and drives POST /v1/detect with autocannon — 500-token texts, cache hit (one
+// text) and cache miss (a fresh text per request), at concurrency 1 and 32.
+// Run: npx tsx bench/worker.bench.ts [seconds per run, default 20]
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import autocannon from 'autocannon'
+import { brownText } from '../test/fixtures/brown.ts'
+
+const seconds = Number(process.argv[2] ?? 20)
+const labDir = mkdtempSync(join(tmpdir(), 'wmlab-bench-'))
+const port = 8800 + Math.floor(Math.random() * 100)
+const lab = spawn('node_modules/.bin/tsx', ['scripts/lab.ts'], {
+  env: {
+    ...process.env,
+    LAB_DIR: labDir,
+    PORT: String(port),
+    LAB_PG_PORT: String(port + 1000),
+    RATE_LIMIT_PER_MINUTE: '100000000',
+  },
+  stdio: 'ignore',
+})
+const stop = () => lab.pid && process.kill(lab.pid, 'SIGINT')
+process.on('exit', stop)
+
+const devFile = join(labDir, 'dev.json')
+const deadline = Date.now() + 180_000
+while (!existsSync(devFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500))
+const dev = JSON.parse(readFileSync(devFile, 'utf8')) as { url: string; apiKey: string }
+
+// ~500 tokens ≈ 2,300 characters of Brown text; misses get a different slice each time.
+const corpus = brownText()
+const slice = (i: number) =>
+  corpus.slice((i * 2311) % (corpus.length - 2400), ((i * 2311) % (corpus.length - 2400)) + 2300)
+const headers = { 'content-type': 'application/json', authorization: `Bearer ${dev.apiKey}` }
+
+async function run(name: string, connections: number, miss: boolean) {
+  let n = 1
+  const result = await autocannon({
+    url: `${dev.url}/v1/detect`,
+    method: 'POST',
+    headers,
+    connections,
+    duration: seconds,
+    body: JSON.stringify({ text: slice(0) }),
+    requests: miss
+      ? [
+          {
+            setupRequest: (req: Record<string, unknown>) => ({
+              ...req,
+              body: JSON.stringify({ text: slice(n++) }),
+            }),
+          },
+        ]
+      : undefined,
+  })
+  return {
+    name,
+    connections,
+    requests: result.requests.total,
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p95: result.latency.p97_5 ?? result.latency.p90,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  }
+}
+
+// Warm: load the tokenizer and fill the cache for the hit runs.
+await fetch(`${dev.url}/v1/detect`, { method: 'POST', headers, body: JSON.stringify({ text: slice(0) }) })
+const rows = []
+for (const [name, c, miss] of [
+  ['cache hit', 1, false],
+  ['cache hit', 32, false],
+  ['cache miss', 1, true],
+  ['cache miss', 32, true],
+] as const) {
+  rows.push(await run(name, c, miss))
+}
+console.log(
+  '| run | connections | requests | req/s | P50 ms | P97.5 ms | P99 ms | errors |\n|---|---|---|---|---|---|---|---|',
+)
+for (const r of rows)
+  console.log(
+    `| ${r.name} | ${r.connections} | ${r.requests} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} |`,
+  )
+stop()
+process.exit(0)
