@@ -48,7 +48,7 @@ async function run(name: string, connections: number, miss: boolean) {
     requests: miss
       ? [
           {
-            setupRequest: (req: Record<string, unknown>) => ({
+            setupRequest: (req: autocannon.Request) => ({
               ...req,
               body: JSON.stringify({ text: slice(n++) }),
             }),
