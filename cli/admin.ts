@@ -1,0 +1,26 @@
+// Operator commands that talk to the database directly (Node, pg): the CLI twin of the admin
+// bootstrap route, for creating a tenant and its first API key without the worker running.
+import pg from 'pg'
+import { createStore, type SqlPool } from '../worker/adapters/db.ts'
+
+export interface TenantCreated {
+  tenant: { id: string; name: string; storeText: boolean }
+  /** Shown once; only its SHA-256 is stored. */
+  apiKey: string
+}
+
+export async function createTenant(
+  databaseUrl: string,
+  name: string,
+  storeText = false,
+): Promise<TenantCreated> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 })
+  try {
+    const store = createStore(pool as unknown as SqlPool)
+    const tenant = await store.createTenant({ name, storeText })
+    const { key } = await store.createApiKey(tenant.id, { name: 'created by wmlab tenant create' })
+    return { tenant: { id: tenant.id, name: tenant.name, storeText: tenant.storeText }, apiKey: key }
+  } finally {
+    await pool.end()
+  }
+}

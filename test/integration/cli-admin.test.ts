@@ -1,0 +1,36 @@
+// `wmlab tenant create` against the real PostgreSQL: the key it prints authenticates, and only its
+// hash is stored.
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTenant } from '../../cli/admin.ts'
+import { migrate } from '../../scripts/migrate.ts'
+import { createStore, type SqlPool, sha256Hex } from '../../worker/adapters/db.ts'
+import { createTestDatabase } from './services.ts'
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>
+
+beforeAll(async () => {
+  db = await createTestDatabase()
+  const pool = new pg.Pool({ connectionString: db.url, max: 1 })
+  await migrate(pool as never)
+  await pool.end()
+})
+afterAll(async () => db?.drop())
+
+describe('wmlab tenant create', () => {
+  it('creates a tenant whose printed API key authenticates; the key itself is not stored', async () => {
+    const created = await createTenant(db.url, 'operator-made')
+    expect(created.apiKey).toMatch(/^wml_/)
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 })
+    try {
+      const found = await createStore(pool as unknown as SqlPool).findApiKeyByHash(
+        await sha256Hex(created.apiKey),
+      )
+      expect(found?.tenant.id).toBe(created.tenant.id)
+      const dump = JSON.stringify((await pool.query('SELECT * FROM api_keys')).rows)
+      expect(dump).not.toContain(created.apiKey)
+    } finally {
+      await pool.end()
+    }
+  })
+})
