@@ -1,7 +1,12 @@
 // npm run bench: every benchmark of the project, baselines measured in the same run.
 import { formatDetectRows, benchDetect } from './detect.bench.ts'
 import { benchKernels, formatRows } from './kernel.bench.ts'
-import { benchTokenizers } from './tokenizer.bench.ts'
+import {
+  benchTokenizerLoad,
+  benchTokenizers,
+  formatLoadRows,
+  formatTokenizerRows,
+} from './tokenizer.bench.ts'
 
 console.log(
   `# LM Watermark Lab benchmarks — ${new Date().toISOString()}, Node ${process.version}, one core\n`,
@@ -11,9 +16,5 @@ console.log(formatRows(await benchKernels()))
 console.log('\n## Detection per preset (scheme.detect end to end)\n')
 console.log(formatDetectRows(await benchDetect()))
 console.log('\n## Tokenizers (Brown corpus, encode)\n')
-console.log('| tokenizer | MB/s | tokens/s | bytes/token |\n|---|---|---|---|')
-for (const r of await benchTokenizers({ docs: 100 })) {
-  console.log(
-    `| ${r.id} | ${r.mbPerSec.toFixed(2)} | ${Math.round(r.tokensPerSec).toLocaleString('en')} | ${r.bytesPerToken.toFixed(2)} |`,
-  )
-}
+console.log(formatTokenizerRows(await benchTokenizers({ docs: 100 })))
+console.log(`\n${formatLoadRows(benchTokenizerLoad())}`)

@@ -45,6 +45,10 @@ const HELP = `wmlab — LM Watermark Lab command line (JSON on stdout)
   wmlab greenlist --scheme kgw-selfhash|hf-selfhash --hash-key K --vocab V --gamma G --context a,b,c --candidate C
   wmlab greenlist --scheme vllm-redgreen --key K --gamma G --context a,b,c,d --candidate C
   wmlab gvalues --scheme synthid --hash table|2025 --keys k1,...,kn --ngram a,b,c,d,e
+  wmlab tenant create --name N [--store-text] [--database-url URL]   (default: $DATABASE_URL)
+               creates a tenant and its first API key in PostgreSQL; the key is printed once
+  wmlab tokenize --tokenizer ID (--text-file F | --text T) [--reference]
+               token ids as a JSON array, no special tokens added; --reference: @huggingface/tokenizers
   wmlab detect --scheme S --key K (--tokenizer ID --text-file F | --tokens a,b,c) [--vocab V]
                [--per-token] [--no-dedup] [--windowed] [--no-normalize] [--threshold P]
                [--gamma G] [--delta D] [--context-width H] [--alpha A] [--hash table|2025] [--keys k1,..]
@@ -88,6 +92,10 @@ const options = {
   alpha: { type: 'string' },
   depth: { type: 'string' },
   wasm: { type: 'boolean' },
+  reference: { type: 'boolean' },
+  name: { type: 'string' },
+  'store-text': { type: 'boolean' },
+  'database-url': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -345,6 +353,43 @@ async function detect(args: Args): Promise<unknown> {
   return { ...result, tokenizer: tokenizer?.id, vocabSize, ...(normalization ? { normalization } : {}) }
 }
 
+// Token ids of a text, from the fast encoder (or the reference with --reference): a bare JSON
+// array, so outputs of the two can be diffed directly.
+async function tenant(args: Args, positionals: string[]): Promise<unknown> {
+  if (positionals[1] !== 'create')
+    throw new CliError('unknown_command', 'usage: wmlab tenant create --name N')
+  const url = args['database-url'] ?? process.env.DATABASE_URL
+  if (!url) throw new CliError('missing_option', '--database-url (or DATABASE_URL) is required')
+  const { createTenant } = await import('./admin.ts')
+  try {
+    return await createTenant(url, need(args, 'name'), args['store-text'] ?? false)
+  } catch (e) {
+    // Never echo the URL: it may carry a password.
+    throw new CliError(
+      'database_error',
+      `could not create the tenant: ${(e as Error).message.replace(url, '<database-url>')}`,
+    )
+  }
+}
+
+function tokenize(args: Args): unknown {
+  const id = need(args, 'tokenizer')
+  try {
+    getTokenizerSpec(id)
+  } catch (e) {
+    throw new CliError('unknown_tokenizer', (e as Error).message)
+  }
+  let text: string
+  if (args['text-file']) {
+    try {
+      text = readFileSync(args['text-file'], 'utf8')
+    } catch (e) {
+      throw new CliError('file_not_readable', `cannot read --text-file: ${(e as Error).message}`)
+    }
+  } else text = need(args, 'text')
+  return Array.from(loadTokenizer(id, { reference: args.reference === true }).encode(text))
+}
+
 function schemes(): unknown {
   return {
     schemes: schemeNames.map((name) => {
@@ -374,14 +419,22 @@ export async function main(
       out(`${HELP}\n`)
       return 0
     }
-    const run: Record<string, (a: Args) => unknown> = { prf, greenlist, gvalues, detect, schemes }
+    const run: Record<string, (a: Args, positionals: string[]) => unknown> = {
+      prf,
+      greenlist,
+      gvalues,
+      detect,
+      tokenize,
+      schemes,
+      tenant,
+    }
     const fn = run[command]
     if (!fn)
       throw new CliError(
         'unknown_command',
         `unknown command "${command}"; try: ${Object.keys(run).join(', ')}`,
       )
-    out(`${json(await fn(values))}\n`)
+    out(`${json(await fn(values, positionals))}\n`)
     return 0
   } catch (e) {
     const [code, message] =

@@ -4,3 +4,9 @@ declare module '*.wasm' {
   const module: WebAssembly.Module
   export default module
 }
+
+/** A `.bin` import is a Data module: the file's bytes. */
+declare module '*.bin' {
+  const data: ArrayBuffer
+  export default data
+}

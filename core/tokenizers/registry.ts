@@ -1,7 +1,20 @@
 // Registry of tokenizers by id: pure data plus a factory over already-parsed JSON.
 // Core does no I/O; platform loaders (cli/tokenizers-node.ts, the worker's bindings) read the
-// files named in `files` from `packageName` and hand the parsed objects to createTokenizer.
-import { Tokenizer } from '@huggingface/tokenizers'
+// files named in `files` from `packageName` and hand the parsed objects to createTokenizer, or
+// hand the compiled form (scripts/compile-tokenizers.mjs, a few ms to load) to
+// createCompiledTokenizer. Byte-level BPE runs on the fast encoder in bpe/; other types on
+// @huggingface/tokenizers.
+import { ByteLevelPreTokenizer, SplitPreTokenizer, Tokenizer } from '@huggingface/tokenizers'
+import {
+  type CompiledBpe,
+  compileBpe,
+  deserializeBpe,
+  type ReferenceRegexes,
+  UnsupportedTokenizerError,
+} from './bpe/compiled.ts'
+import { FastBpe } from './bpe/encoder.ts'
+
+export { type CompiledBpe, deserializeBpe, serializeBpe, UnsupportedTokenizerError } from './bpe/compiled.ts'
 
 export interface TokenizerSpec {
   id: string
@@ -66,8 +79,14 @@ export function getTokenizerSpec(id: string): TokenizerSpec {
   return spec
 }
 
+// 'fast-bpe': the compiled byte-level BPE encoder (bpe/); 'reference': @huggingface/tokenizers,
+// for tokenizer types the fast encoder does not implement (fallbackReason says which part)
+export type TokenizerKind = 'fast-bpe' | 'reference'
+
 export interface TextTokenizer {
   readonly id: string
+  readonly kind: TokenizerKind
+  readonly fallbackReason?: string
   readonly vocabSize: number
   readonly logitsSize: number
   // no BOS/EOS added: watermark scoring works on the generated text's own tokens
@@ -121,10 +140,115 @@ function validateSpec(spec: TokenizerSpec, actualVocab: number): void {
   }
 }
 
+// The reference's own regex compilation (Oniguruma -> JS), so the fast pre-tokeniser splits
+// exactly where it does: `(?i:'s)` becomes `'[sS]`, `\s` becomes `\p{White_Space}`, ...
+const REFERENCE_REGEXES: ReferenceRegexes = {
+  split: (config) => {
+    const re = new SplitPreTokenizer(config as ConstructorParameters<typeof SplitPreTokenizer>[0]).pattern
+    if (!re) throw new UnsupportedTokenizerError('Split pattern the reference cannot compile')
+    return re
+  },
+  byteLevel: () => new ByteLevelPreTokenizer({ type: 'ByteLevel' } as never).pattern,
+}
+
+/** Compiles a byte-level BPE tokenizer.json; throws UnsupportedTokenizerError otherwise. */
+export function compileTokenizer(tokenizerJson: object, tokenizerConfig: object): CompiledBpe {
+  return compileBpe(tokenizerJson, tokenizerConfig, REFERENCE_REGEXES)
+}
+
+/**
+ * A tokenizer from parsed tokenizer.json / tokenizer_config.json: the fast encoder when the
+ * type is supported, otherwise @huggingface/tokenizers (kind 'reference', with the reason).
+ * `reference: true` forces the reference (the CLI's --reference, exactness tests).
+ */
 export function createTokenizer(
   spec: TokenizerSpec,
   tokenizerJson: object,
   tokenizerConfig: object,
+  opts: { reference?: boolean } = {},
+): TextTokenizer {
+  if (!opts.reference) {
+    let compiled: CompiledBpe | undefined
+    let reason: string | undefined
+    try {
+      compiled = compileTokenizer(tokenizerJson, tokenizerConfig)
+    } catch (err) {
+      if (!(err instanceof UnsupportedTokenizerError)) throw err
+      reason = err.message
+    }
+    if (compiled) return createCompiledTokenizer(spec, compiled)
+    return createReferenceTokenizer(spec, tokenizerJson, tokenizerConfig, reason)
+  }
+  return createReferenceTokenizer(spec, tokenizerJson, tokenizerConfig)
+}
+
+/** The fast encoder over a compiled form: the .bin bytes or compileTokenizer's tables. */
+export function createCompiledTokenizer(
+  spec: TokenizerSpec,
+  compiled: Uint8Array | CompiledBpe,
+): TextTokenizer {
+  const c = compiled instanceof Uint8Array ? deserializeBpe(compiled) : compiled
+  validateSpec(spec, c.vocabSize)
+  const bpe = new FastBpe(c)
+  const empty = new Uint8Array(0)
+  const bytesOf = (id: number): Uint8Array => (id >= 0 && id < c.vocabSize ? bpe.tokenBytes(id) : empty)
+
+  // as the reference's ByteLevel decoder: runs of byte-level tokens are UTF-8 decoded together,
+  // added tokens are inserted verbatim, ids without a token contribute nothing
+  const decode = (ids: ArrayLike<number>): string => {
+    const td = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true })
+    let out = ''
+    let run: Uint8Array[] = []
+    const flush = (): void => {
+      if (run.length === 0) return
+      let n = 0
+      for (const r of run) n += r.length
+      const buf = new Uint8Array(n)
+      n = 0
+      for (const r of run) {
+        buf.set(r, n)
+        n += r.length
+      }
+      out += td.decode(buf)
+      run = []
+    }
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]
+      if (bpe.isVerbatim(id)) {
+        flush()
+        out += td.decode(bytesOf(id))
+      } else run.push(bytesOf(id))
+    }
+    flush()
+    return out
+  }
+
+  const tokenTexts = (ids: ArrayLike<number>): string[] => {
+    const td = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true })
+    const out: string[] = []
+    for (let i = 0; i < ids.length; i++) out.push(td.decode(bytesOf(ids[i]), { stream: true }))
+    const tail = td.decode()
+    if (tail && out.length) out[out.length - 1] += tail
+    return out
+  }
+
+  return {
+    id: spec.id,
+    kind: 'fast-bpe',
+    vocabSize: spec.vocabSize,
+    logitsSize: spec.logitsSize,
+    encode: (text) => bpe.encode(text),
+    decode,
+    tokenTexts,
+  }
+}
+
+/** @huggingface/tokenizers itself. */
+export function createReferenceTokenizer(
+  spec: TokenizerSpec,
+  tokenizerJson: object,
+  tokenizerConfig: object,
+  fallbackReason?: string,
 ): TextTokenizer {
   const tok = new Tokenizer(tokenizerJson, tokenizerConfig)
   const vocab = tok.get_vocab(true)
@@ -172,6 +296,8 @@ export function createTokenizer(
 
   return {
     id: spec.id,
+    kind: 'reference',
+    ...(fallbackReason ? { fallbackReason } : {}),
     vocabSize: spec.vocabSize,
     logitsSize: spec.logitsSize,
     encode: (text) => Int32Array.from(tok.encode(text, { add_special_tokens: false }).ids),

@@ -34,3 +34,29 @@ describe('wmlab tenant create', () => {
     }
   })
 })
+
+describe('wmlab tenant create (command line)', () => {
+  it('prints the tenant and key as JSON, and errors as JSON without the database URL', async () => {
+    const { main } = await import('../../cli/main.ts')
+    let out = ''
+    let err = ''
+    expect(
+      await main(
+        ['tenant', 'create', '--name', 'cli-made', '--database-url', db.url],
+        (s) => (out += s),
+        (s) => (err += s),
+      ),
+    ).toBe(0)
+    expect(JSON.parse(out).apiKey).toMatch(/^wml_/)
+    const bad = 'postgresql://nobody:s3cret@127.0.0.1:1/none'
+    expect(
+      await main(
+        ['tenant', 'create', '--name', 'x', '--database-url', bad],
+        () => {},
+        (s) => (err += s),
+      ),
+    ).toBe(2)
+    expect(JSON.parse(err).error.code).toBe('database_error')
+    expect(err).not.toContain('s3cret')
+  })
+})

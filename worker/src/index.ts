@@ -4,7 +4,12 @@
 import { Redis } from '@upstash/redis/cloudflare'
 import type { ExecutionContext } from 'hono'
 import type { ScoringKernel } from '../../core/kernel/types.ts'
-import { createTokenizer, getTokenizerSpec, type TextTokenizer } from '../../core/tokenizers/registry.ts'
+import {
+  createCompiledTokenizer,
+  createTokenizer,
+  getTokenizerSpec,
+  type TextTokenizer,
+} from '../../core/tokenizers/registry.ts'
 import kernelModule from '../../wasm/build/kernel.wasm'
 import { createWasmKernel } from '../../wasm/kernel.ts'
 import { type Cache, memoryCache, upstashCache } from '../adapters/cache.ts'
@@ -42,8 +47,7 @@ async function loadTokenizer(env: Env, id: string): Promise<TextTokenizer> {
   if (typeof json === 'string' && typeof config === 'string')
     return createTokenizer(spec, JSON.parse(json), JSON.parse(config))
   const assets = await import('./tokenizer-assets.ts')
-  const files = await assets.tokenizerFiles(id)
-  return createTokenizer(spec, files.tokenizer, files.config)
+  return createCompiledTokenizer(spec, assets.tokenizerBin(id))
 }
 
 export function depsFor(env: Env): AppDeps {
