@@ -11,8 +11,9 @@ export default defineConfig({
       'scripts/**/*.test.ts',
     ],
     exclude: ['**/node_modules/**', '**/*.workerd.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Generous: the statistical suites share two cores with each other in CI.
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     // The suite is CPU-bound (calibration, power): use both cores of the CI machine.
     maxWorkers: 2,
   },

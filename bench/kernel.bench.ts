@@ -3,6 +3,7 @@
 import { jsKernel } from '../core/kernel/js.ts'
 import type { ScoringKernel } from '../core/kernel/types.ts'
 import { loadWasmKernel } from '../wasm/node.ts'
+import { seededRng } from '../core/rng.ts'
 
 export interface Row {
   name: string
@@ -19,17 +20,8 @@ export interface Row {
 
 const RATIO_TARGET = 5
 
-// mulberry32: fixed-seed inputs so runs are comparable.
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Fixed-seed uniforms (the project's seeded PRNG) so runs are reproducible. */
+const rng = seededRng
 
 const randomTokens = (n: number, vocab: number, seed: number) => {
   const r = rng(seed)

@@ -8,18 +8,10 @@ import type { ScoringKernel } from '../core/kernel/types.ts'
 import { torchSeed } from '../core/prf/torch-mt19937.ts'
 import { loadVectors } from '../test/vectors.ts'
 import { KERNEL_WASM_URL, loadWasmKernel } from './node.ts'
+import { seededRng } from '../core/rng.ts'
 
-// mulberry32: fixed seeds, reproducible cases.
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Fixed-seed uniforms (the project's seeded PRNG) so runs are reproducible. */
+const rng = seededRng
 
 const SPECIAL = [-1, 0, 1, 2, 3, 4, -2, -(2 ** 31), 2 ** 31 - 1, 2 ** 31 - 2, 0x7ffffffc]
 

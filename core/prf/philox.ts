@@ -130,6 +130,17 @@ export function philoxUniformFor(key: PhiloxKey, context: readonly number[], tok
   return philoxUniform(philoxTokenWord(key, state, token))
 }
 
+/** Uniforms of every candidate 0 … out.length − 1 after one context: the generation side's PRF row. */
+export function philoxUniformsForCandidates(
+  key: PhiloxKey,
+  context: readonly number[],
+  out: Float32Array,
+): Float32Array {
+  const state = philoxContextState(key, context.length, (i) => context[i], new Uint32Array(4))
+  for (let v = 0; v < out.length; v++) out[v] = philoxUniform(philoxTokenWord(key, state, v))
+  return out
+}
+
 /** vLLM derive_watermark_key: first 8 bytes (big-endian) of SHA-256(domain ‖ key as 8 bytes big-endian). */
 export function deriveWatermarkKey(key: bigint, domain: 'key_a' | 'key_b'): bigint {
   const d = new TextEncoder().encode(domain)

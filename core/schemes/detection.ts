@@ -1,6 +1,7 @@
 // Turning per-position evidence into a DetectionResult: shared by every scheme so that
 // de-duplication, thresholds, per-token detail and windowing behave the same everywhere.
 import { binomialLogSf, normalSf, windowedBinomial, windowedLogP, zScoreBinomial } from '../stats/index.ts'
+import type { ScoringKernel } from '../kernel/types.ts'
 import type { DetectionResult, DetectOptions, TokenDetail, WindowResult } from './types.ts'
 
 export function toInt32(tokens: Int32Array | readonly number[]): Int32Array {
@@ -13,6 +14,20 @@ export function toInt32(tokens: Int32Array | readonly number[]): Int32Array {
     out[i] = t
   }
   return out
+}
+
+/** First occurrences of each context (plus the token when `withToken`), or null when de-dup is off. */
+export function firstSeen(
+  kernel: ScoringKernel,
+  tokens: Int32Array,
+  width: number,
+  withToken: boolean,
+  dedup: boolean,
+): Uint8Array | null {
+  if (!dedup) return null
+  const first = new Uint8Array(tokens.length)
+  kernel.firstOccurrence(tokens, width, withToken, first)
+  return first
 }
 
 /** Positions that enter the statistic: scorable (full context) and, with dedup, first occurrences. */

@@ -3,15 +3,9 @@
 // Detection: S = Σ −ln(1 − u) over de-duplicated contexts, p = P[Gamma(T, 1) ≥ S].
 // The dual-key variant (speculative decoding) mixes two derived keys with weight α.
 import { z } from 'zod'
-import {
-  deriveWatermarkKey,
-  philoxContextState,
-  philoxTokenWord,
-  philoxUniform,
-  splitKey,
-} from '../prf/philox.ts'
+import { deriveWatermarkKey, philoxUniformsForCandidates, splitKey } from '../prf/philox.ts'
 import { gammaLogQ, gammaLogSfInt } from '../stats/index.ts'
-import { countedMask, scoreSumResult, toInt32 } from './detection.ts'
+import { countedMask, firstSeen, scoreSumResult, toInt32 } from './detection.ts'
 import { contextWidthSchema, keySchema, thresholdSchema, vocabSchema } from './params.ts'
 import { argmax, checkLogits, sampleCategorical, softmax } from './sampling.ts'
 import type {
@@ -86,11 +80,7 @@ export class GumbelScheme implements WatermarkScheme {
       const uB = this.uniforms(tokens, this.keys[1])
       for (let i = 0; i < n; i++) scores[i] = (1 - alpha) * -Math.log1p(-uA[i]) + alpha * -Math.log1p(-uB[i])
     }
-    let first: Uint8Array | null = null
-    if (options.dedup ?? true) {
-      first = new Uint8Array(n)
-      this.deps.kernel.firstOccurrence(tokens, this.p.contextWidth, false, first)
-    }
+    const first = firstSeen(this.deps.kernel, tokens, this.p.contextWidth, false, options.dedup ?? true)
     return scoreSumResult({
       scheme: this.name,
       tokens,
@@ -113,7 +103,6 @@ export class GumbelScheme implements WatermarkScheme {
       prompt,
     )
     const keys = this.keys.map(splitKey)
-    const state = new Uint32Array(4)
     const alpha = this.p.alpha
     return {
       next: (logits, rng) => {
@@ -124,13 +113,10 @@ export class GumbelScheme implements WatermarkScheme {
         } else {
           // Dual key: route each token to key B with probability α.
           const key = alpha !== null && rng() < alpha ? keys[1] : keys[0]
-          const c = ctx.current()
-          philoxContextState(key, c.length, (i) => c[i], state)
+          const u = philoxUniformsForCandidates(key, ctx.current(), new Float32Array(logits.length))
           const noisy = new Float32Array(logits.length)
-          for (let v = 0; v < logits.length; v++) {
-            const u = philoxUniform(philoxTokenWord(key, state, v))
-            noisy[v] = logits[v] + Math.fround(-Math.log(Math.fround(-Math.log(u))))
-          }
+          for (let v = 0; v < logits.length; v++)
+            noisy[v] = logits[v] + Math.fround(-Math.log(Math.fround(-Math.log(u[v]))))
           token = argmax(noisy)
         }
         ctx.push(token)

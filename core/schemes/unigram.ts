@@ -3,7 +3,7 @@
 // computed once per key. Detection counts each distinct token once by default.
 import { z } from 'zod'
 import { randperm } from '../prf/torch-mt19937.ts'
-import { countedMask, redGreenResult, toInt32 } from './detection.ts'
+import { countedMask, firstSeen, redGreenResult, toInt32 } from './detection.ts'
 import { deltaSchema, gammaSchema, hashKeySchema, thresholdSchema, vocabSchema } from './params.ts'
 import { checkLogits, sampleCategorical, softmax } from './sampling.ts'
 import type {
@@ -53,11 +53,7 @@ export class UnigramScheme implements WatermarkScheme {
     const green = new Uint8Array(n)
     for (let i = 0; i < n; i++)
       green[i] = tokens[i] >= 0 && tokens[i] < this.vocabSize ? this.green[tokens[i]] : 0
-    let first: Uint8Array | null = null
-    if (options.dedup ?? true) {
-      first = new Uint8Array(n)
-      this.deps.kernel.firstOccurrence(tokens, 0, true, first)
-    }
+    const first = firstSeen(this.deps.kernel, tokens, 0, true, options.dedup ?? true)
     return redGreenResult({
       scheme: this.name,
       tokens,

@@ -1,8 +1,8 @@
 // vLLM's Philox red/green watermark (branch `red_green.py`): green iff u(key, context, token) < γ
 // in float32 — a per-token Bernoulli(γ), not a fixed ⌊γV⌋ list. Soft bias δ, exact binomial test.
 import { z } from 'zod'
-import { philoxContextState, philoxTokenWord, philoxUniform, splitKey } from '../prf/philox.ts'
-import { countedMask, redGreenResult, toInt32 } from './detection.ts'
+import { philoxUniformsForCandidates, splitKey } from '../prf/philox.ts'
+import { countedMask, firstSeen, redGreenResult, toInt32 } from './detection.ts'
 import {
   contextWidthSchema,
   deltaSchema,
@@ -58,11 +58,7 @@ export class VllmRedGreenScheme implements WatermarkScheme {
     this.deps.kernel.philoxUniforms(tokens, this.p.contextWidth, k0, k1, u)
     const green = new Uint8Array(n)
     for (let i = 0; i < n; i++) green[i] = u[i] < this.gammaF32 ? 1 : 0
-    let first: Uint8Array | null = null
-    if (options.dedup ?? true) {
-      first = new Uint8Array(n)
-      this.deps.kernel.firstOccurrence(tokens, this.p.contextWidth, false, first)
-    }
+    const first = firstSeen(this.deps.kernel, tokens, this.p.contextWidth, false, options.dedup ?? true)
     return redGreenResult({
       scheme: this.name,
       tokens,
@@ -78,17 +74,13 @@ export class VllmRedGreenScheme implements WatermarkScheme {
   watermarker(): SequenceWatermarker {
     const key = splitKey(this.p.key)
     const ctx = new GeneratedContext(this.p.contextWidth)
-    const state = new Uint32Array(4)
     return {
       next: (logits, rng) => {
         checkLogits(logits, this.vocabSize)
         const biased = Float32Array.from(logits)
         if (!ctx.isRepeated()) {
-          const c = ctx.current()
-          philoxContextState(key, c.length, (i) => c[i], state)
-          for (let v = 0; v < biased.length; v++) {
-            if (philoxUniform(philoxTokenWord(key, state, v)) < this.gammaF32) biased[v] += this.p.delta
-          }
+          const u = philoxUniformsForCandidates(key, ctx.current(), new Float32Array(biased.length))
+          for (let v = 0; v < biased.length; v++) if (u[v] < this.gammaF32) biased[v] += this.p.delta
         }
         const token = sampleCategorical(softmax(biased), rng)
         ctx.push(token)
