@@ -16,10 +16,20 @@ describe('false-positive rate of the KGW presets on Brown (α = 0.01, 200-token 
     ['kgw-selfhash', 0.25],
     ['hf-selfhash', 0.25],
     ['markllm-kgw', 0.5],
-  ] as const)('%s', { timeout: 180_000 }, (name, gamma) => {
-    // hf-selfhash builds a 1,000,003-entry table per key (~0.1 s): 325 keys × 4 windows.
-    const keys = testKeys(name === 'hf-selfhash' ? 325 : 1300, 2)
-    const row = calibrate(name, windows, keys, V, Math.floor(gamma * V) / V, {}, kernel)
+  ] as const)('%s', { timeout: 400_000 }, (name, gamma) => {
+    // hf-selfhash builds a 1,000,003-entry table per key (~0.1 s, more on a loaded CI machine):
+    // 130 keys × 5 windows (650 windows; the 99 % interval of α is then [1, 13]).
+    const hf = name === 'hf-selfhash'
+    const keys = testKeys(hf ? 130 : 1300, 2)
+    const row = calibrate(
+      name,
+      hf ? windows.slice(0, 650) : windows,
+      keys,
+      V,
+      Math.floor(gamma * V) / V,
+      {},
+      kernel,
+    )
     console.log(JSON.stringify(row))
     expect(row.falsePositives).toBeLessThanOrEqual(binomialInterval99(row.windows, ALPHA)[1])
     expect(row.falsePositives).toBeGreaterThanOrEqual(binomialInterval99(row.windows, row.expected)[0])

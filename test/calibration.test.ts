@@ -33,14 +33,14 @@ describe('false-positive rate on Brown (α = 0.01, 200-token windows)', () => {
     ['unigram', Math.floor(0.5 * V) / V, {}],
     ['vllm-gumbel', null, {}],
     ['vllm-dual-key-gumbel', null, {}],
-  ] as const)('%s', { timeout: 180_000 }, (name, nullGreen, extra) => {
+  ] as const)('%s', { timeout: 400_000 }, (name, nullGreen, extra) => {
     // Unigram builds a randperm(V) green list per key: 650 keys × 4 windows keep that affordable.
     check(
       calibrate(name, windows, name === 'unigram' ? KEYS.slice(0, 650) : KEYS, V, nullGreen, extra, kernel),
     )
   })
   // SynthID measures its null model per key set (20,000 n-grams), so it uses 260 keys × 10 windows.
-  it.each(['2025', 'table'])('synthid (hash %s)', { timeout: 180_000 }, (hash) => {
+  it.each(['2025', 'table'])('synthid (hash %s)', { timeout: 400_000 }, (hash) => {
     check(calibrate('synthid', windows, KEYS.slice(0, 260), V, null, { hash }, kernel))
   })
 })
