@@ -22,8 +22,12 @@ const lab = spawn('node_modules/.bin/tsx', ['scripts/lab.ts'], {
   },
   stdio: 'ignore',
 })
-const stop = () => lab.pid && process.kill(lab.pid, 'SIGINT')
-process.on('exit', stop)
+// SIGINT lets the launcher stop wrangler, workerd, the proxy and PostgreSQL; wait for it to finish.
+const stop = async () => {
+  if (lab.exitCode !== null || !lab.pid) return
+  process.kill(lab.pid, 'SIGINT')
+  await new Promise((r) => lab.once('exit', r))
+}
 
 const devFile = join(labDir, 'dev.json')
 const deadline = Date.now() + 180_000
@@ -86,5 +90,5 @@ for (const r of rows)
   console.log(
     `| ${r.name} | ${r.connections} | ${r.requests} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} |`,
   )
-stop()
+await stop()
 process.exit(0)
