@@ -254,20 +254,20 @@ export function synthidGValuesForCandidates(
   if (!(Number.isInteger(vocabSize) && vocabSize > 0 && vocabSize <= 0x80000000)) {
     throw new RangeError(`synthid: bad vocabSize ${vocabSize}`)
   }
-  const depth = keys.length
-  const res = out ?? new Uint8Array(vocabSize * depth)
-  if (res.length < vocabSize * depth) throw new RangeError('synthid: output buffer too small')
-  for (const t of context) checkToken(t)
-  const ctx = synthidContextHash(variant, keys, context)
-  const ctxLo = splitLo(ctx)
-  const ctxHi = splitHi(ctx)
-  const kh = keyHalves(keys)
-  const table = variant === 'table' ? synthidTable() : undefined
-  for (let v = 0; v < vocabSize; v++) {
-    lcg(ctxLo, ctxHi, v, 0)
-    fillG(variant, kh, rLo, rHi, res, v * depth, table)
-  }
-  return res
+  return synthidGValuesForTokens(
+    variant,
+    keys,
+    context,
+    allIds(vocabSize),
+    out ?? new Uint8Array(vocabSize * keys.length),
+  )
+}
+
+let idsCache = new Int32Array(0)
+/** 0 … n − 1, shared between calls (the candidate list of a full-vocabulary step). */
+function allIds(n: number): Int32Array {
+  if (idsCache.length < n) idsCache = Int32Array.from({ length: n }, (_, i) => i)
+  return idsCache.subarray(0, n)
 }
 
 /**
