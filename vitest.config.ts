@@ -9,6 +9,9 @@ export default defineConfig({
       'test/**/*.test.ts',
       'worker/**/*.test.ts',
       'scripts/**/*.test.ts',
+      'origin/**/*.test.ts',
+      'models/**/*.test.ts',
+      'ops/**/*.test.ts',
     ],
     exclude: ['**/node_modules/**', '**/*.workerd.test.ts'],
     // Generous: the statistical suites share two cores with each other in CI.

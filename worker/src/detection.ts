@@ -1,13 +1,13 @@
 // Detection for a tenant: resolve keys, normalise and tokenise once per tokenizer, score with the
 // core (WASM kernel), correct for the keys tried, cache the result.
+import { keyedScheme } from '../../core/keys/watermark-key.ts'
 import type { ScoringKernel } from '../../core/kernel/types.ts'
 import { detectWithKeys, type KeyedScheme } from '../../core/schemes/multi-key.ts'
-import { createScheme, getPreset } from '../../core/schemes/registry.ts'
 import type { DetectionResult } from '../../core/schemes/types.ts'
 import { normalizeWithReport } from '../../core/text/normalize.ts'
 import type { TextTokenizer } from '../../core/tokenizers/registry.ts'
 import { ApiError } from './errors.ts'
-import { deriveKeyMaterial, newId, sha256Hex } from './keys.ts'
+import { newId, sha256Hex } from './keys.ts'
 import { memoised, TtlMap } from './memo.ts'
 import type { Store, Tenant, WatermarkKeyRecord } from './store.ts'
 
@@ -48,19 +48,20 @@ export interface DetectOutput extends DetectionResult {
   normalization?: { removedInvisible: number; foldedHomoglyphs: number }
 }
 
-/** The scheme's secret parameter from 64 bits of key material (KGW-style hash keys are int64). */
-export function schemeKey(scheme: string, material: bigint): bigint {
-  return getPreset(scheme).family === 'red-green' && scheme !== 'vllm-redgreen' ? material >> 1n : material
-}
-
 export async function buildScheme(
   deps: DetectionDeps,
   rec: WatermarkKeyRecord,
   tok: TextTokenizer,
   kernel?: ScoringKernel,
 ) {
-  const key = schemeKey(rec.scheme, await deriveKeyMaterial(deps.masterSecret, rec.id))
-  return createScheme(rec.scheme, { ...rec.params, key, vocabSize: tok.logitsSize }, { kernel })
+  return keyedScheme(
+    deps.masterSecret,
+    { keyId: rec.id, scheme: rec.scheme, params: rec.params },
+    tok.logitsSize,
+    {
+      kernel,
+    },
+  )
 }
 
 function usable(rec: WatermarkKeyRecord, graceSeconds: number, now = Date.now()): boolean {
