@@ -1,12 +1,14 @@
 // npm run bench: every benchmark of the project, baselines measured in the same run.
 import { formatDetectRows, benchDetect } from './detect.bench.ts'
 import { benchKernels, formatRows } from './kernel.bench.ts'
+import { benchOrigin } from './origin.bench.ts'
 import {
   benchTokenizerLoad,
   benchTokenizers,
   formatLoadRows,
   formatTokenizerRows,
 } from './tokenizer.bench.ts'
+import { benchWatermarkStep, formatStepRows } from './watermark-step.bench.ts'
 
 console.log(
   `# LM Watermark Lab benchmarks — ${new Date().toISOString()}, Node ${process.version}, one core\n`,
@@ -18,3 +20,7 @@ console.log(formatDetectRows(await benchDetect()))
 console.log('\n## Tokenizers (Brown corpus, encode)\n')
 console.log(formatTokenizerRows(await benchTokenizers({ docs: 100 })))
 console.log(`\n${formatLoadRows(benchTokenizerLoad())}`)
+console.log('\n## Generation origin (brown-lm on CPU, watermark step, concurrency)\n')
+console.log(await benchOrigin())
+console.log('\n## Watermark step at generation (nextToken, V = 151,936)\n')
+console.log(formatStepRows(await benchWatermarkStep()))

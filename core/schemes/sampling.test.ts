@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { seededRng } from '../rng.ts'
-import { argmax, sampleCategorical, softmax, topIds } from './sampling.ts'
+import {
+  CandidateList,
+  argmax,
+  logitWindow,
+  negligibleBelow,
+  sampleCategorical,
+  sampleSoftmax,
+  softmax,
+  topIds,
+} from './sampling.ts'
 
 describe('sampling helpers', () => {
   it('topIds equals a full stable sort', () => {
@@ -26,5 +35,30 @@ describe('sampling helpers', () => {
     expect(counts[0] / 30000).toBeGreaterThan(0.19)
     expect(counts[0] / 30000).toBeLessThan(0.21)
     expect(argmax([1, 3, 3])).toBe(1)
+  })
+  it('sampleSoftmax over the finite entries draws what softmax + sampleCategorical draw on the full vector', () => {
+    const r = seededRng(4)
+    for (let t = 0; t < 200; t++) {
+      const logits = Float32Array.from({ length: 500 }, () => (r() < 0.6 ? -Infinity : 10 * r() - 5))
+      const green = Uint8Array.from({ length: 500 }, () => (r() < 0.3 ? 1 : 0))
+      const biased = logits.map((x, v) => (green[v] ? x + 2 : x))
+      const c = new CandidateList().fromLogits(logits)
+      const flags = Uint8Array.from(c.ids.subarray(0, c.count), (v) => green[v])
+      const u = r()
+      expect(sampleSoftmax(c, () => u, flags, 2)).toBe(sampleCategorical(softmax(biased), () => u))
+    }
+  })
+  it('logitWindow drops only ids whose total probability is below 2^-53 even after the boost', () => {
+    const logits = Float32Array.from({ length: 1000 }, (_, i) => (i < 10 ? i : -60 - i))
+    const c = new CandidateList().fromLogits(logits)
+    const reach = negligibleBelow(c.count, 2)
+    const w = logitWindow(c, reach)
+    expect(Array.from(w.ids.subarray(0, w.count))).toEqual(
+      Array.from({ length: 1000 }, (_, i) => i).filter((i) => logits[i] >= 9 - reach),
+    )
+    let dropped = 0
+    for (let i = 0; i < 1000; i++) if (logits[i] < 9 - reach) dropped += Math.exp(logits[i] + 2 - 9)
+    expect(dropped).toBeLessThan(2 ** -53)
+    expect(w.count).toBeLessThan(1000)
   })
 })

@@ -1,5 +1,8 @@
-// Sampling helpers shared by the schemes' generation side.
-import type { Rng } from './types.ts'
+// Sampling helpers shared by the schemes' generation side. A step works on the candidate ids only
+// (those a filter left, or the finite ones), so PRF work and softmax cost scale with the candidates,
+// not with the vocabulary; buffers are reused across steps.
+import type { ScoringKernel } from '../kernel/types.ts'
+import type { Candidates, Rng } from './types.ts'
 
 /** Softmax in float64; −Infinity logits get probability 0. */
 export function softmax(logits: ArrayLike<number>): Float64Array {
@@ -57,4 +60,145 @@ export function checkLogits(logits: Float32Array, vocabSize: number): void {
   if (logits.length !== vocabSize) {
     throw new RangeError(`logits have ${logits.length} entries, the scheme's vocabulary has ${vocabSize}`)
   }
+}
+
+/** A growable candidate list: its arrays are reallocated only when a step needs more room. */
+export class CandidateList implements Candidates {
+  ids = new Int32Array(0)
+  logits = new Float32Array(0)
+  count = 0
+
+  /** Empties the list and makes room for n candidates. */
+  reset(n: number): this {
+    if (this.ids.length < n) {
+      this.ids = new Int32Array(n)
+      this.logits = new Float32Array(n)
+    }
+    this.count = 0
+    return this
+  }
+
+  /**
+   * The finite entries of a full logit vector, each times `scale` rounded to float32 — the value a
+   * Float32Array of scaled logits would hold (scale = 1 / temperature). NaN counts as −Infinity, as
+   * vLLM's sampling kernel maps it.
+   */
+  fromLogits(full: Float32Array, scale = 1): this {
+    this.reset(full.length)
+    const { ids, logits } = this
+    let n = 0
+    for (let i = 0; i < full.length; i++) {
+      // Branch-free: masks such as brown-lm's make a branch here mispredict on most ids.
+      const x = Math.fround(full[i] * scale)
+      ids[n] = i
+      logits[n] = x
+      n += +(x > -Infinity)
+    }
+    this.count = n
+    return this
+  }
+}
+
+const everyFinite = new CandidateList()
+
+/** The candidates of a full logit vector (its finite entries): what `next(logits, rng)` steps on. */
+export function finiteCandidates(logits: Float32Array): Candidates {
+  return everyFinite.fromLogits(logits)
+}
+
+export function maxLogit(c: Candidates): number {
+  let max = -Infinity
+  for (let j = 0; j < c.count; j++) if (c.logits[j] > max) max = c.logits[j]
+  if (max === -Infinity) throw new RangeError('softmax: every logit is −Infinity')
+  return max
+}
+
+/**
+ * How far below the top logit a candidate can be dropped when its weight can rise by at most e^boost:
+ * its weight is then < e^−1 · 2^−53 / count of the top one, so all dropped ones together weigh less than
+ * 2^−53 of the softmax normaliser — below the rounding of the float64 sums that a full-vocabulary softmax
+ * makes anyway. Sampling over the kept ones has the same distribution to float64 precision.
+ */
+export function negligibleBelow(count: number, boost: number): number {
+  return boost + Math.log(count) + 53 * Math.LN2 + 1
+}
+
+const windowed = new CandidateList()
+
+/** The candidates whose logit is ≥ max − reach: `c` itself when none is lower, else a shared buffer. */
+export function logitWindow(c: Candidates, reach: number): Candidates {
+  const floor = maxLogit(c) - reach
+  const count = c.count
+  let keep = 0
+  for (let j = 0; j < count; j++) if (c.logits[j] >= floor) keep++
+  if (keep === count) return c
+  const out = windowed.reset(keep) // may be `c` itself: compacting in order is safe
+  let n = 0
+  for (let j = 0; j < count; j++) {
+    if (c.logits[j] >= floor) {
+      out.ids[n] = c.ids[j]
+      out.logits[n++] = c.logits[j]
+    }
+  }
+  out.count = n
+  return out
+}
+
+/** softmax of the candidates into out[0 .. count): the arithmetic of softmax() on the full vector. */
+export function softmaxInto(c: Candidates, out: Float64Array): Float64Array {
+  const max = maxLogit(c)
+  let sum = 0
+  for (let j = 0; j < c.count; j++) {
+    const e = Math.exp(c.logits[j] - max)
+    out[j] = e
+    sum += e
+  }
+  for (let j = 0; j < c.count; j++) out[j] /= sum
+  return out
+}
+
+let weights = new Float64Array(0)
+
+/**
+ * Inverse-CDF draw from the softmax of the candidates, those with `green[j]` raised by δ in float32 (as a
+ * biased Float32Array copy holds them). Same arithmetic in the same ascending-id order as softmax +
+ * sampleCategorical on the full vector, whose −Infinity entries only add exact zeros: the same draw
+ * gives the same token.
+ */
+export function sampleSoftmax(c: Candidates, rng: Rng, green: Uint8Array | null = null, delta = 0): number {
+  const n = c.count
+  if (weights.length < n) weights = new Float64Array(Math.max(n, 2 * weights.length))
+  const w = weights
+  let max = -Infinity
+  for (let j = 0; j < n; j++) {
+    const b = green?.[j] ? Math.fround(c.logits[j] + delta) : c.logits[j]
+    w[j] = b
+    if (b > max) max = b
+  }
+  if (max === -Infinity) throw new RangeError('softmax: every logit is −Infinity')
+  let sum = 0
+  for (let j = 0; j < n; j++) {
+    const e = Math.exp(w[j] - max)
+    w[j] = e
+    sum += e
+  }
+  const r = rng()
+  let acc = 0
+  let last = -1
+  for (let j = 0; j < n; j++) {
+    const p = w[j] / sum
+    if (p <= 0) continue
+    acc += p
+    last = j
+    if (r < acc) return c.ids[j]
+  }
+  return c.ids[last]
+}
+
+/**
+ * Whether to hand per-candidate PRF work to the kernel. The JavaScript reference kernel is written for
+ * clarity (it allocates per position), so generation then uses the core's direct PRF code instead.
+ */
+export function isFastKernel(kernel: ScoringKernel): boolean {
+  return kernel.name !== 'js'
 }

@@ -10,19 +10,23 @@
 /**
  * One tournament per layer, in closed form, on a probability vector (not log-space like the reference;
  * the reference's softmax → update → log → later softmax is the same distribution).
- * `gValues` is vocab × depth, row-major by candidate. Returns a new, renormalised vector.
+ * `gValues` is vocab × depth, row-major by candidate. Returns the renormalised vector in `out` (a new
+ * one by default; `probs` itself updates in place).
  */
 export function tournamentUpdate(
   probs: Float64Array,
   gValues: Uint8Array,
   depth: number,
   numLeaves: number,
+  out: Float64Array = new Float64Array(probs.length),
 ): Float64Array {
   const V = probs.length
   if (!(Number.isInteger(numLeaves) && numLeaves >= 2)) throw new RangeError(`numLeaves must be ≥ 2`)
   if (!(Number.isInteger(depth) && depth >= 0)) throw new RangeError(`bad depth ${depth}`)
   if (gValues.length < V * depth) throw new RangeError('gValues shorter than vocab × depth')
-  const p = Float64Array.from(probs)
+  if (out.length !== V) throw new RangeError('out must have one entry per probability')
+  const p = out
+  if (p !== probs) p.set(probs)
   for (let l = 0; l < depth; l++) {
     let m = 0
     for (let v = 0; v < V; v++) if (gValues[v * depth + l]) m += p[v]

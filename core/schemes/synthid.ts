@@ -8,12 +8,21 @@ import type { ScoringKernel } from '../kernel/types.ts'
 import {
   synthidContextHash,
   synthidContextHashesForSequence,
-  synthidGValuesForCandidates,
+  synthidGValuesForTokens,
 } from '../prf/synthid.ts'
 import { binomialLogSf, normalLogSf } from '../stats/index.ts'
 import { scoreSumResult, toInt32 } from './detection.ts'
 import { keySchema, thresholdSchema, vocabSchema } from './params.ts'
-import { checkLogits, sampleCategorical, softmax } from './sampling.ts'
+import {
+  checkLogits,
+  finiteCandidates,
+  isFastKernel,
+  logitWindow,
+  negligibleBelow,
+  sampleCategorical,
+  sampleSoftmax,
+  softmaxInto,
+} from './sampling.ts'
 import {
   ContextRepetitionTracker,
   contextRepetitionMask,
@@ -22,8 +31,10 @@ import {
   tournamentUpdate,
 } from './synthid-core.ts'
 import type {
+  Candidates,
   DetectOptions,
   DetectionResult,
+  Rng,
   SchemeDeps,
   SequenceWatermarker,
   WatermarkScheme,
@@ -118,6 +129,9 @@ export class SynthidScheme implements WatermarkScheme {
   readonly pValueThreshold: number
   readonly keys: readonly number[]
   private readonly p: z.output<typeof synthidParamsSchema>
+  /** Kernel scratch for generation: candidate n-grams and their g rows. */
+  private seq = new Int32Array(0)
+  private rows = new Uint8Array(0)
 
   constructor(
     readonly name: string,
@@ -206,20 +220,73 @@ export class SynthidScheme implements WatermarkScheme {
     // The context starts as zeros and only generated ids enter it (as the references' state).
     const context: number[] = new Array(this.p.ngramLen - 1).fill(0)
     const history = new ContextRepetitionTracker(this.p.historySize)
-    const buffer = new Uint8Array(this.vocabSize * this.depth)
+    const depth = this.depth
+    // Each layer multiplies a probability by at most numLeaves (and conserves the total).
+    const boost = depth * Math.log(this.p.numLeaves)
+    let probs = new Float64Array(0)
+    let g = new Uint8Array(0)
+    const step = (c: Candidates, rng: Rng) => {
+      let token: number
+      if (history.seen(synthidContextHash(this.p.hash, this.keys, context))) {
+        token = sampleSoftmax(logitWindow(c, negligibleBelow(c.count, 0)), rng)
+      } else {
+        const w = logitWindow(c, negligibleBelow(c.count, boost))
+        if (probs.length < w.count) {
+          probs = new Float64Array(c.count)
+          g = new Uint8Array(c.count * depth)
+        }
+        const p = softmaxInto(w, probs.subarray(0, w.count))
+        this.candidateGValues(context, w, g)
+        token = w.ids[sampleCategorical(tournamentUpdate(p, g, depth, this.p.numLeaves, p), rng)]
+      }
+      context.push(token)
+      context.shift()
+      return token
+    }
     return {
       next: (logits, rng) => {
         checkLogits(logits, this.vocabSize)
-        let probs = softmax(logits)
-        if (!history.seen(synthidContextHash(this.p.hash, this.keys, context))) {
-          const g = synthidGValuesForCandidates(this.p.hash, this.keys, context, this.vocabSize, buffer)
-          probs = tournamentUpdate(probs, g, this.depth, this.p.numLeaves)
-        }
-        const token = sampleCategorical(probs, rng)
-        context.push(token)
-        context.shift()
-        return token
+        return step(finiteCandidates(logits), rng)
       },
+      nextFromCandidates: step,
+    }
+  }
+
+  /** g-values (candidate × depth) of the candidates after `context`, into `out`. */
+  private candidateGValues(context: readonly number[], w: Candidates, out: Uint8Array): void {
+    const ids = w.ids.subarray(0, w.count)
+    if (!isFastKernel(this.deps.kernel)) {
+      synthidGValuesForTokens(this.p.hash, this.keys, context, ids, out)
+      return
+    }
+    // The kernel scores n-grams of a sequence: lay out [context, candidate] per candidate and keep the
+    // rows that end on a candidate (every ngramLen-th), in chunks so the scratch stays small.
+    const stride = this.p.ngramLen
+    const depth = this.depth
+    const chunk = Math.min(KERNEL_CHUNK, ids.length)
+    if (this.seq.length < chunk * stride) {
+      this.seq = new Int32Array(chunk * stride)
+      this.rows = new Uint8Array(chunk * stride * depth)
+    }
+    for (let at = 0; at < ids.length; at += chunk) {
+      const m = Math.min(chunk, ids.length - at)
+      for (let j = 0; j < m; j++) {
+        for (let k = 0; k < stride - 1; k++) this.seq[j * stride + k] = context[k]
+        this.seq[j * stride + stride - 1] = ids[at + j]
+      }
+      this.deps.kernel.synthidGValues(
+        this.seq.subarray(0, m * stride),
+        stride - 1,
+        this.keys,
+        this.p.hash,
+        this.rows,
+      )
+      for (let j = 0; j < m; j++) {
+        out.set(this.rows.subarray(j * stride * depth, (j * stride + 1) * depth), (at + j) * depth)
+      }
     }
   }
 }
+
+/** Candidates per kernel call when laying out n-grams for the WASM kernel. */
+const KERNEL_CHUNK = 512

@@ -49,6 +49,17 @@ export interface DetectionResult {
   window?: WindowResult
 }
 
+/**
+ * The ids still allowed at one decoding step, ascending, with their logits (temperature and filters
+ * applied, never −Infinity); only the first `count` entries are meaningful. The arrays are the caller's
+ * buffers, reused at the next step.
+ */
+export interface Candidates {
+  ids: Int32Array
+  logits: Float32Array
+  count: number
+}
+
 /** Watermarks one sequence step by step; holds the history the scheme needs (context, repeat masks). */
 export interface SequenceWatermarker {
   /**
@@ -56,6 +67,12 @@ export interface SequenceWatermarker {
    * length = vocabSize, −Infinity for disallowed ids); records it and returns it.
    */
   next(logits: Float32Array, rng: Rng): number
+  /**
+   * The same step given only the candidates (every other id is −Infinity): PRF values are computed for
+   * candidates that can still be chosen, so the cost follows the candidate count, not the vocabulary.
+   * For the same rng it returns what `next` returns on the equivalent full vector.
+   */
+  nextFromCandidates(candidates: Candidates, rng: Rng): number
 }
 
 export interface WatermarkScheme {

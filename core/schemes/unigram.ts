@@ -5,10 +5,12 @@ import { z } from 'zod'
 import { randperm } from '../prf/torch-mt19937.ts'
 import { countedMask, firstSeen, redGreenResult, toInt32 } from './detection.ts'
 import { deltaSchema, gammaSchema, hashKeySchema, thresholdSchema, vocabSchema } from './params.ts'
-import { checkLogits, sampleCategorical, softmax } from './sampling.ts'
+import { checkLogits, finiteCandidates, logitWindow, negligibleBelow, sampleSoftmax } from './sampling.ts'
 import type {
+  Candidates,
   DetectOptions,
   DetectionResult,
+  Rng,
   SchemeDeps,
   SequenceWatermarker,
   WatermarkScheme,
@@ -67,13 +69,19 @@ export class UnigramScheme implements WatermarkScheme {
   }
 
   watermarker(): SequenceWatermarker {
+    let flags = new Uint8Array(0)
+    const step = (c: Candidates, rng: Rng) => {
+      const w = logitWindow(c, negligibleBelow(c.count, this.p.delta))
+      if (flags.length < w.count) flags = new Uint8Array(c.count)
+      for (let j = 0; j < w.count; j++) flags[j] = this.green[w.ids[j]]
+      return sampleSoftmax(w, rng, flags, this.p.delta)
+    }
     return {
       next: (logits, rng) => {
         checkLogits(logits, this.vocabSize)
-        const biased = Float32Array.from(logits)
-        for (let v = 0; v < biased.length; v++) if (this.green[v]) biased[v] += this.p.delta
-        return sampleCategorical(softmax(biased), rng)
+        return step(finiteCandidates(logits), rng)
       },
+      nextFromCandidates: step,
     }
   }
 }

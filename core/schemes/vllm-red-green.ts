@@ -1,7 +1,7 @@
 // vLLM's Philox red/green watermark (branch `red_green.py`): green iff u(key, context, token) < γ
 // in float32 — a per-token Bernoulli(γ), not a fixed ⌊γV⌋ list. Soft bias δ, exact binomial test.
 import { z } from 'zod'
-import { philoxUniformsForCandidates, splitKey } from '../prf/philox.ts'
+import { philoxContextState, philoxTokenWord, philoxUniform, splitKey } from '../prf/philox.ts'
 import { countedMask, firstSeen, redGreenResult, toInt32 } from './detection.ts'
 import {
   contextWidthSchema,
@@ -11,10 +11,12 @@ import {
   thresholdSchema,
   vocabSchema,
 } from './params.ts'
-import { checkLogits, sampleCategorical, softmax } from './sampling.ts'
+import { checkLogits, finiteCandidates, logitWindow, negligibleBelow, sampleSoftmax } from './sampling.ts'
 import type {
+  Candidates,
   DetectOptions,
   DetectionResult,
+  Rng,
   SchemeDeps,
   SequenceWatermarker,
   WatermarkScheme,
@@ -74,18 +76,32 @@ export class VllmRedGreenScheme implements WatermarkScheme {
   watermarker(): SequenceWatermarker {
     const key = splitKey(this.p.key)
     const ctx = new GeneratedContext(this.p.contextWidth)
+    const state = new Uint32Array(4)
+    let flags = new Uint8Array(0)
+    const step = (c: Candidates, rng: Rng) => {
+      let token: number
+      if (ctx.isRepeated()) {
+        token = sampleSoftmax(logitWindow(c, negligibleBelow(c.count, 0)), rng) // no bias on repeated rows
+      } else {
+        // The green bit is one Philox word per candidate, so only the window's ids need one.
+        const w = logitWindow(c, negligibleBelow(c.count, this.p.delta))
+        if (flags.length < w.count) flags = new Uint8Array(c.count)
+        const context = ctx.current()
+        philoxContextState(key, context.length, (i) => context[i], state)
+        for (let j = 0; j < w.count; j++) {
+          flags[j] = philoxUniform(philoxTokenWord(key, state, w.ids[j])) < this.gammaF32 ? 1 : 0
+        }
+        token = sampleSoftmax(w, rng, flags, this.p.delta)
+      }
+      ctx.push(token)
+      return token
+    }
     return {
       next: (logits, rng) => {
         checkLogits(logits, this.vocabSize)
-        const biased = Float32Array.from(logits)
-        if (!ctx.isRepeated()) {
-          const u = philoxUniformsForCandidates(key, ctx.current(), new Float32Array(biased.length))
-          for (let v = 0; v < biased.length; v++) if (u[v] < this.gammaF32) biased[v] += this.p.delta
-        }
-        const token = sampleCategorical(softmax(biased), rng)
-        ctx.push(token)
-        return token
+        return step(finiteCandidates(logits), rng)
       },
+      nextFromCandidates: step,
     }
   }
 }

@@ -78,12 +78,13 @@ describe('Neon driver through the proxy, real PostgreSQL', () => {
 
   it('applies migrations once, then skips them (Neon driver and direct pg)', async () => {
     const first = await migrate(pool as unknown as MigrationPool)
-    expect(first).toEqual({ applied: ['0001_init.sql'], skipped: [] })
+    const all = ['0001_init.sql', '0002_generations.sql']
+    expect(first).toEqual({ applied: all, skipped: [] })
     const second = await migrate(pool as unknown as MigrationPool)
-    expect(second).toEqual({ applied: [], skipped: ['0001_init.sql'] })
+    expect(second).toEqual({ applied: [], skipped: all })
     const direct = new pg.Pool({ connectionString: db.url, max: 1 })
     try {
-      expect(await migrate(direct)).toEqual({ applied: [], skipped: ['0001_init.sql'] })
+      expect(await migrate(direct)).toEqual({ applied: [], skipped: all })
     } finally {
       await direct.end()
     }
@@ -93,6 +94,7 @@ describe('Neon driver through the proxy, real PostgreSQL', () => {
     expect(rows.map((r) => r.table_name)).toEqual([
       'api_keys',
       'detections',
+      'generations',
       'schema_migrations',
       'tenants',
       'watermark_keys',
@@ -108,14 +110,14 @@ describe('Neon driver through the proxy, real PostgreSQL', () => {
       await expect(migrate(pool as unknown as MigrationPool, { dir })).rejects.toThrow(/checksum mismatch/)
       await cp(join(MIGRATIONS_DIR, '0001_init.sql'), file)
       await writeFile(
-        join(dir, '0002_broken.sql'),
+        join(dir, '0099_broken.sql'),
         'CREATE TABLE half_done (x int);\nSELECT no_such_function();\n',
       )
-      await expect(migrate(pool as unknown as MigrationPool, { dir })).rejects.toThrow(/0002_broken\.sql/)
+      await expect(migrate(pool as unknown as MigrationPool, { dir })).rejects.toThrow(/0099_broken\.sql/)
       const { rows } = await pool.query(
         `SELECT to_regclass('half_done') AS t, count(*)::int AS n FROM schema_migrations`,
       )
-      expect(rows[0]).toEqual({ t: null, n: 1 })
+      expect(rows[0]).toEqual({ t: null, n: 2 })
     } finally {
       await rm(dir, { recursive: true, force: true })
     }

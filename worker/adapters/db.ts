@@ -74,6 +74,30 @@ export interface StoredDetection extends DetectionRecord {
   createdAt: string
 }
 
+export interface GenerationRow {
+  /** Caller-chosen (the response id), so a retried write cannot insert twice. */
+  id: string
+  keyId: string | null
+  scheme: string | null
+  model: string | null
+  endpoint: string
+  stream: boolean
+  promptTokens: number | null
+  completionTokens: number
+  latencyMs: number
+  firstTokenMs: number | null
+  finishReason: string | null
+  outcome: string
+  errorCode: string | null
+  /** Stored only if the tenant opted in (tenants.store_text); dropped otherwise. */
+  text: string | null
+}
+
+export interface StoredGeneration extends GenerationRow {
+  tenantId: string
+  createdAt: string
+}
+
 export type StoreErrorCode = 'not_found' | 'conflict'
 
 export class StoreError extends Error {
@@ -90,6 +114,9 @@ export class StoreError extends Error {
 // not a constraint error (a 500).
 const ID = /^[A-Za-z0-9_-]{1,64}$/
 const isId = (id: unknown): id is string => typeof id === 'string' && ID.test(id)
+/** Postgres text cannot hold U+0000: free text (user text, model names) is stored with NUL as U+FFFD. */
+const pgText = (s: string | null | undefined): string | null =>
+  s === null || s === undefined ? null : s.replaceAll('\u0000', '\uFFFD')
 
 /** `prefix_` + 24 hex digits (96 random bits), the id format of every table. */
 export function newId(prefix: string): string {
@@ -176,6 +203,32 @@ function detectionRow(r: Record<string, unknown>): StoredDetection {
   }
 }
 
+const GENERATION_COLUMNS = `id, tenant_id, key_id, scheme, model, endpoint, stream, prompt_tokens,
+  completion_tokens, latency_ms, first_token_ms, finish_reason, outcome, error_code, text, created_at`
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
+
+function generationRow(r: Record<string, unknown>): StoredGeneration {
+  return {
+    id: String(r.id),
+    tenantId: String(r.tenant_id),
+    keyId: strOrNull(r.key_id),
+    scheme: strOrNull(r.scheme),
+    model: strOrNull(r.model),
+    endpoint: String(r.endpoint),
+    stream: r.stream === true,
+    promptTokens: numOrNull(r.prompt_tokens),
+    completionTokens: Number(r.completion_tokens),
+    latencyMs: Number(r.latency_ms),
+    firstTokenMs: numOrNull(r.first_token_ms),
+    finishReason: strOrNull(r.finish_reason),
+    outcome: String(r.outcome),
+    errorCode: strOrNull(r.error_code),
+    text: strOrNull(r.text),
+    createdAt: iso(r.created_at),
+  }
+}
+
 export interface Store {
   /** Round trip to the database; resolves to the latency in ms (for /health). */
   ping(): Promise<number>
@@ -212,6 +265,9 @@ export interface Store {
   /** Idempotent on record.id; false when it was already there. Text is kept only if the tenant opted in. */
   insertDetection(tenantId: string, record: DetectionRecord): Promise<boolean>
   listDetections(tenantId: string, options?: { limit?: number }): Promise<StoredDetection[]>
+  /** Idempotent on row.id; false when it was already there. Text is kept only if the tenant opted in. */
+  insertGeneration(tenantId: string, row: GenerationRow): Promise<boolean>
+  listGenerations(tenantId: string, options?: { limit?: number }): Promise<StoredGeneration[]>
   /** Ends the pool: handed to waitUntil when the store has one, and returned either way. */
   close(): Promise<void>
 }
@@ -421,7 +477,7 @@ export function createStore(
           tenantId,
           d.keyId,
           d.textHash,
-          d.text ?? null,
+          pgText(d.text),
           d.scheme,
           d.pValue,
           d.logPValue ?? null,
@@ -446,6 +502,54 @@ export function createStore(
         [tenantId, Math.min(Math.max(1, Math.trunc(limit)), 1000)],
       )
       return rows.map(detectionRow)
+    },
+
+    async insertGeneration(tenantId, g) {
+      if (!isId(tenantId)) throw new StoreError('not_found', 'tenant not found')
+      if (!isId(g.id)) throw new TypeError('generation id must match [A-Za-z0-9_-]{1,64}')
+      if (g.keyId !== null && !isId(g.keyId)) throw new StoreError('not_found', 'watermark key not found')
+      // As for detections: the opt-in is applied in SQL and the (tenant_id, key_id) foreign key
+      // rejects another tenant's key.
+      const { rows } = await q(
+        `INSERT INTO generations
+           (id, tenant_id, key_id, scheme, model, endpoint, stream, prompt_tokens, completion_tokens,
+            latency_ms, first_token_ms, finish_reason, outcome, error_code, text)
+         SELECT $1, t.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                CASE WHEN t.store_text THEN $15 END
+         FROM tenants t WHERE t.id = $2
+         ON CONFLICT (id) DO NOTHING
+         RETURNING id`,
+        [
+          g.id,
+          tenantId,
+          g.keyId,
+          g.scheme,
+          pgText(g.model),
+          g.endpoint,
+          g.stream,
+          g.promptTokens,
+          g.completionTokens,
+          Math.max(0, Math.round(g.latencyMs)),
+          g.firstTokenMs === null ? null : Math.max(0, Math.round(g.firstTokenMs)),
+          g.finishReason,
+          g.outcome,
+          g.errorCode,
+          pgText(g.text),
+        ],
+      ).catch((err: { code?: string }) => {
+        throw err.code === '23503' ? new StoreError('not_found', 'watermark key not found') : err
+      })
+      return rows.length > 0
+    },
+
+    async listGenerations(tenantId, { limit = 100 } = {}) {
+      if (!isId(tenantId)) return []
+      const { rows } = await q(
+        `SELECT ${GENERATION_COLUMNS} FROM generations
+         WHERE tenant_id = $1 ORDER BY created_at DESC, id LIMIT $2`,
+        [tenantId, Math.min(Math.max(1, Math.trunc(limit)), 1000)],
+      )
+      return rows.map(generationRow)
     },
 
     close() {

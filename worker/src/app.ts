@@ -2,18 +2,30 @@
 // the same app runs in workerd (production, wrangler dev) and in Node tests.
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { Scalar } from '@scalar/hono-api-reference'
+import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { createScheme } from '../../core/schemes/registry.ts'
+import { auditBuffer } from './audit-buffer.ts'
 import { type DetectionDeps, detect, forgetTenantKeys } from './detection.ts'
 import { ApiError, describeZodError, errorBody, onError } from './errors.ts'
+import { generateText } from './generation.ts'
 import { memoised, TtlMap } from './memo.ts'
+import { type MetricsOptions, metricsMiddleware, recordDependency, scrapeHandler } from './metrics/index.ts'
 import type { RateLimiter } from './rate-limit.ts'
 import { newId, sha256Hex } from './keys.ts'
+import { chatCompletions, completions } from './openai-compat.ts'
+import type { OriginClient } from './origin-client.ts'
 import {
   BatchRequestSchema,
+  ChatCompletionRequestSchema,
+  ChatCompletionSchema,
+  CompletionRequestSchema,
+  CompletionSchema,
   DetectionSchema,
   DetectRequestSchema,
   ErrorSchema,
+  GenerateBodySchema,
+  GenerateResultSchema,
   KeyCreateSchema,
   KeyIdParam,
   KeySchema,
@@ -29,6 +41,10 @@ export interface AppDeps extends DetectionDeps {
   rateLimiter: RateLimiter
   /** Dependency probes for /health: each resolves when healthy. */
   checks: Record<string, () => Promise<unknown>>
+  /** The generation origin (per isolate: its circuit breaker lives here); without it, 503 origin_not_configured. */
+  origin?: OriginClient | null
+  /** Metrics flush target and /metrics scrape (the MetricsHub in Workers); absent in Node tests. */
+  metrics?: MetricsOptions
 }
 
 type Env = { Variables: { tenant: Tenant; store: Store; waitUntil: (p: Promise<unknown>) => void } }
@@ -45,6 +61,21 @@ const errors = {
   415: json(ErrorSchema, 'Not JSON'),
   422: json(ErrorSchema, 'Unprocessable'),
 }
+const generationErrors = {
+  ...errors,
+  410: json(ErrorSchema, 'Watermark key revoked'),
+  502: json(ErrorSchema, 'The origin failed or cut the stream'),
+  503: json(ErrorSchema, 'Origin unavailable, busy or not configured (Retry-After)'),
+  504: json(ErrorSchema, 'The origin timed out'),
+}
+/** A JSON result, or server-sent events when the request says `stream: true`. */
+const jsonOrStream = (schema: z.ZodType, description: string) => ({
+  content: {
+    'application/json': { schema },
+    'text/event-stream': { schema: z.string() },
+  },
+  description,
+})
 const RESERVED_PARAMS = ['key', 'keys', 'hashKey', 'vocabSize']
 
 const publicKey = ({ tenantId: _t, ...k }: WatermarkKeyRecord) => k
@@ -60,6 +91,10 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) =>
     c.json(errorBody('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404),
   )
+
+  // Outermost, so counts and durations include every middleware and the error handler's answer.
+  app.use('*', metricsMiddleware(deps.metrics))
+  app.get('/metrics', scrapeHandler(deps.metrics ?? {}, deps.checks))
 
   // Platform hook: Workers pass ctx.waitUntil; elsewhere the promise just runs.
   app.use('*', async (c, next) => {
@@ -77,6 +112,8 @@ export function createApp(deps: AppDeps) {
     }
     c.set('waitUntil', waitUntil)
     c.set('store', deps.openStore(keepAlive))
+    // Audit rows parked during a database outage are written back by later requests (audit-buffer.ts).
+    if (auditBuffer.size > 0) waitUntil(auditBuffer.flush(c.var.store))
     try {
       await next()
     } finally {
@@ -162,6 +199,60 @@ export function createApp(deps: AppDeps) {
       }
       return c.json({ results }, 200)
     },
+  )
+
+  const generation = (c: Context<Env>) => ({
+    origin: deps.origin,
+    store: c.var.store,
+    tenant: c.var.tenant,
+    waitUntil: c.var.waitUntil,
+    signal: c.req.raw.signal,
+  })
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/generate',
+      summary: 'Generate text, watermarked with a key of this tenant (SSE with stream: true)',
+      request: { body: { content: { 'application/json': { schema: GenerateBodySchema } }, required: true } },
+      responses: {
+        200: jsonOrStream(GenerateResultSchema, 'Result, or token… done|error events'),
+        ...generationErrors,
+      },
+    }),
+    async (c) => generateText(generation(c), c.req.valid('json')),
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/chat/completions',
+      summary: 'OpenAI-compatible chat completion (watermark_key_id or metadata.watermark_key_id)',
+      request: {
+        body: { content: { 'application/json': { schema: ChatCompletionRequestSchema } }, required: true },
+      },
+      responses: {
+        200: jsonOrStream(ChatCompletionSchema, 'Completion, or chunks … [DONE]'),
+        ...generationErrors,
+      },
+    }),
+    async (c) => chatCompletions(generation(c), c.req.valid('json')),
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/completions',
+      summary: 'OpenAI-compatible text completion (watermark_key_id or metadata.watermark_key_id)',
+      request: {
+        body: { content: { 'application/json': { schema: CompletionRequestSchema } }, required: true },
+      },
+      responses: {
+        200: jsonOrStream(CompletionSchema, 'Completion, or chunks … [DONE]'),
+        ...generationErrors,
+      },
+    }),
+    async (c) => completions(generation(c), c.req.valid('json')),
   )
 
   app.openapi(
@@ -274,7 +365,15 @@ export function createApp(deps: AppDeps) {
       throw new ApiError(401, 'unauthorized', 'admin token required')
     }
     const body = z
-      .object({ name: z.string().min(1).max(200), storeText: z.boolean().default(false) })
+      .object({
+        // Postgres text cannot hold U+0000 (it was a 500).
+        name: z
+          .string()
+          .min(1)
+          .max(200)
+          .refine((s) => !s.includes('\u0000'), 'must not contain U+0000'),
+        storeText: z.boolean().default(false),
+      })
       .strict()
       .parse(
         await c.req.json().catch(() => {
@@ -298,6 +397,7 @@ export function createApp(deps: AppDeps) {
           ),
           new Promise<boolean>((r) => setTimeout(() => r(false), 2000)),
         ])
+        recordDependency(name, ok, (performance.now() - t0) / 1000)
         checks[name] = {
           status: ok ? 'ok' : 'down',
           latencyMs: Math.round((performance.now() - t0) * 10) / 10,

@@ -6,9 +6,12 @@ import { detectWithKeys, type KeyedScheme } from '../../core/schemes/multi-key.t
 import type { DetectionResult } from '../../core/schemes/types.ts'
 import { normalizeWithReport } from '../../core/text/normalize.ts'
 import type { TextTokenizer } from '../../core/tokenizers/registry.ts'
+import { auditBuffer } from './audit-buffer.ts'
 import { ApiError } from './errors.ts'
 import { newId, sha256Hex } from './keys.ts'
 import { memoised, TtlMap } from './memo.ts'
+import { recordCacheLookup, recordDetection } from './metrics/index.ts'
+import { withSpan } from './metrics/trace.ts'
 import type { Store, Tenant, WatermarkKeyRecord } from './store.ts'
 
 /**
@@ -93,14 +96,36 @@ async function keysFor(
   return all
 }
 
-export async function detect(
+export function detect(
   deps: DetectionDeps,
   store: Store,
   tenant: Tenant,
   input: DetectInput,
   waitUntil: (p: Promise<unknown>) => void,
 ): Promise<DetectOutput> {
-  const keys = await keysFor(deps, store, tenant, input.keyId)
+  return withSpan('watermark.detect', { 'wmlab.tenant_id': tenant.id }, async (span) => {
+    const out = await runDetection(deps, store, tenant, input, waitUntil)
+    span.setAttributes({
+      'wmlab.scheme': out.scheme,
+      'wmlab.key_id': out.keyId,
+      'wmlab.watermarked': out.watermarked,
+      'wmlab.cache': out.cache,
+      'wmlab.tokens': out.tokens,
+    })
+    return out
+  })
+}
+
+async function runDetection(
+  deps: DetectionDeps,
+  store: Store,
+  tenant: Tenant,
+  input: DetectInput,
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<DetectOutput> {
+  const keys = await withSpan('db.watermark_keys', { 'db.system': 'postgresql' }, () =>
+    keysFor(deps, store, tenant, input.keyId),
+  )
   let text = input.text
   let normalization: DetectOutput['normalization']
   if (text !== undefined && input.options.normalize) {
@@ -115,8 +140,22 @@ export async function detect(
 
   const opts = input.options
   const cacheKey = `det:v1:${await sha256Hex(JSON.stringify([text ?? input.tokens, keys.map((k) => [k.id, k.status]), opts]))}`
-  const hit = await deps.cache.get(cacheKey).catch(() => null) // a cache outage must not fail detection
-  if (hit) return { ...(JSON.parse(hit) as DetectOutput), cache: 'hit' }
+  // A cache outage must not fail detection.
+  const hit = await withSpan('cache.get', { 'db.system': 'redis' }, (span) =>
+    deps.cache.get(cacheKey).then(
+      (v) => {
+        span.setAttribute('wmlab.cache_hit', v !== null)
+        return v
+      },
+      () => null,
+    ),
+  )
+  recordCacheLookup(!!hit)
+  if (hit) {
+    const cached: DetectOutput = { ...(JSON.parse(hit) as DetectOutput), cache: 'hit' }
+    recordDetection(cached.scheme, cached.watermarked)
+    return cached
+  }
 
   const kernel = await deps.kernel()
   const tokensByTokenizer = new Map<string, { tok: TextTokenizer; ids: Int32Array }>()
@@ -163,6 +202,7 @@ export async function detect(
     cache: 'miss',
     ...(normalization ? { normalization } : {}),
   }
+  recordDetection(out.scheme, out.watermarked)
   waitUntil(deps.cache.set(cacheKey, JSON.stringify(out), 3600).catch(() => undefined))
   const record = {
     id: newId('dt'),
@@ -176,7 +216,8 @@ export async function detect(
     pValue: out.pValue,
     watermarked: out.watermarked,
   }
-  waitUntil(withRetries(() => store.insertDetection(record), 'detection audit row'))
+  // Retried; parked in the isolate if the database is down, written by a later request (audit-buffer.ts).
+  waitUntil(auditBuffer.write(store, { kind: 'detection', row: record }))
   return out
 }
 

@@ -16,8 +16,11 @@ import { type Cache, memoryCache, upstashCache } from '../adapters/cache.ts'
 import { openStore } from '../adapters/db.ts'
 import { configureNeonForLocalProxy, isLoopbackDatabaseUrl } from '../adapters/neon.ts'
 import { type AppDeps, createApp } from './app.ts'
+import { metricsFromEnv } from './metrics/workers.ts'
+import { createOriginClient, type OriginClient } from './origin-client.ts'
 import { openPostgresStore } from './pg-store.ts'
 import { memoryRateLimiter, upstashRateLimiter } from './rate-limit.ts'
+import { redisClientOptions } from './redis-options.ts'
 import { MemoryStore } from './store.ts'
 
 export interface Env {
@@ -31,9 +34,21 @@ export interface Env {
   UPSTASH_REDIS_REST_TOKEN?: string
   /** Requests per API key per minute (default 600). */
   RATE_LIMIT_PER_MINUTE?: string
+  /** Metrics (ops/RUNBOOK.md): METRICS_HUB (Durable Object), secrets METRICS_SCRAPE_TOKEN,
+   * OTLP_METRICS_URL, GRAFANA_INSTANCE_ID, GRAFANA_TOKEN; CF_VERSION_METADATA (version_metadata). */
+  METRICS_SCRAPE_TOKEN?: string
+  /** The generation origin's base URL; without it the generation routes answer 503 origin_not_configured. */
+  ORIGIN_URL?: string
+  /** HMAC secret shared with the origin (request signing); required with ORIGIN_URL. */
+  ORIGIN_SIGNING_SECRET?: string
+  /** Milliseconds until the origin's response headers (default 15000). */
+  ORIGIN_TIMEOUT_MS?: string
   /** tokenizer.json / tokenizer_config.json as text bindings, e.g. TOKENIZER_QWEN3_JSON (tests). */
   [binding: string]: unknown
 }
+
+/** Aggregates metrics across isolates (bound as METRICS_HUB). */
+export { MetricsHub } from './metrics-hub.ts'
 
 const REVOKED_GRACE_SECONDS = 7 * 24 * 3600
 let kernel: Promise<ScoringKernel> | undefined
@@ -50,6 +65,17 @@ async function loadTokenizer(env: Env, id: string): Promise<TextTokenizer> {
   return createCompiledTokenizer(spec, assets.tokenizerBin(id))
 }
 
+/** The origin client, once per isolate (depsFor runs once per isolate), so its breaker sees all requests. */
+function originFor(env: Env): OriginClient | null {
+  if (!env.ORIGIN_URL) return null
+  if (!env.ORIGIN_SIGNING_SECRET)
+    throw new Error('ORIGIN_URL is set: set the ORIGIN_SIGNING_SECRET secret too')
+  const timeoutMs = Number(env.ORIGIN_TIMEOUT_MS ?? 15_000)
+  if (!(timeoutMs > 0))
+    throw new Error(`ORIGIN_TIMEOUT_MS must be a positive number, got ${env.ORIGIN_TIMEOUT_MS}`)
+  return createOriginClient({ url: env.ORIGIN_URL, signingSecret: env.ORIGIN_SIGNING_SECRET, timeoutMs })
+}
+
 export function depsFor(env: Env): AppDeps {
   const databaseUrl = env.DATABASE_URL
   if (databaseUrl && isLoopbackDatabaseUrl(databaseUrl)) {
@@ -63,11 +89,12 @@ export function depsFor(env: Env): AppDeps {
       ? new Redis({
           url: env.UPSTASH_REDIS_REST_URL,
           token: env.UPSTASH_REDIS_REST_TOKEN,
-          automaticDeserialization: false,
+          ...redisClientOptions(), // bounded: a slow or dead Redis must not stall detection
         })
       : null
   const cache: Cache = redis ? upstashCache(redis) : memoryCache()
   const perMinute = Number(env.RATE_LIMIT_PER_MINUTE ?? 600)
+  const origin = originFor(env)
   return {
     openStore: (waitUntil) =>
       databaseUrl ? openPostgresStore(databaseUrl, REVOKED_GRACE_SECONDS, waitUntil) : memoryStore,
@@ -91,8 +118,11 @@ export function depsFor(env: Env): AppDeps {
     adminToken: env.ADMIN_TOKEN ?? null,
     maxBodyBytes: 1024 * 1024,
     rateLimiter: redis ? upstashRateLimiter(redis, perMinute) : memoryRateLimiter(perMinute),
+    metrics: metricsFromEnv(env),
+    origin,
     checks: {
       cache: () => cache.get('wmlab:health'),
+      ...(origin ? { origin: () => origin.health() } : {}),
       ...(databaseUrl
         ? {
             db: async () => {

@@ -1,5 +1,6 @@
 // The Store over Postgres (Neon serverless driver; tenant-scoped SQL in worker/adapters/db.ts).
 import { type Store as DbStore, openStore } from '../adapters/db.ts'
+import { withAvailability } from './db-availability.ts'
 import type { Store, WatermarkKeyRecord } from './store.ts'
 
 const toRecord = (k: Awaited<ReturnType<DbStore['getWatermarkKey']>>): WatermarkKeyRecord | null =>
@@ -41,6 +42,9 @@ export function postgresStore(db: DbStore, graceSeconds: number): Store {
         watermarked: rec.watermarked,
       })
     },
+    recordGeneration: async ({ tenantId, ...row }) => {
+      await db.insertGeneration(tenantId, row)
+    },
     close: () => db.close(),
   }
 }
@@ -51,5 +55,6 @@ export function openPostgresStore(
   graceSeconds: number,
   waitUntil: (p: Promise<unknown>) => void,
 ): Store {
-  return postgresStore(openStore({ connectionString, waitUntil }), graceSeconds)
+  // An unreachable database answers 503 database_unavailable, not 500 (db-availability.ts).
+  return withAvailability(postgresStore(openStore({ connectionString, waitUntil }), graceSeconds))
 }

@@ -3,6 +3,7 @@
 // an in-memory fixed window for local runs without Redis.
 import { Ratelimit } from '@upstash/ratelimit'
 import type { Redis } from '@upstash/redis/cloudflare'
+import { REDIS_TIMEOUT_MS } from './redis-options.ts'
 
 export interface RateLimitResult {
   success: boolean
@@ -21,6 +22,8 @@ export function upstashRateLimiter(redis: Redis, perMinute: number): RateLimiter
     limiter: Ratelimit.slidingWindow(perMinute, '60 s'),
     prefix: 'wmlab:rl',
     analytics: false,
+    // Fails open after this long (the request is allowed), like a limiter error does in app.ts.
+    timeout: REDIS_TIMEOUT_MS,
   })
   return {
     async limit(identifier, waitUntil) {

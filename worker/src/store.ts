@@ -34,6 +34,30 @@ export interface DetectionRecord {
   watermarked: boolean
 }
 
+/** One generation through the origin, successful or not (the audit row of POST /v1/generate & co.). */
+export interface GenerationRecord {
+  /** Chosen by the edge (also the response id), so a retried write cannot insert twice. */
+  id: string
+  tenantId: string
+  /** Null for unwatermarked generation (keyId "none"). */
+  keyId: string | null
+  scheme: string | null
+  /** The origin's model id; null when the origin never answered. */
+  model: string | null
+  endpoint: 'generate' | 'chat.completions' | 'completions'
+  stream: boolean
+  promptTokens: number | null
+  completionTokens: number
+  latencyMs: number
+  firstTokenMs: number | null
+  finishReason: 'stop' | 'length' | 'eos' | null
+  outcome: 'success' | 'error' | 'timeout' | 'unavailable' | 'busy' | 'cut' | 'cancelled' | 'rejected'
+  /** The error code clients saw, for outcomes other than success. */
+  errorCode: string | null
+  /** The generated text, only if the tenant opted in (tenants.store_text); the prompt is never kept. */
+  text: string | null
+}
+
 export interface Store {
   /** Resolves an API key hash to its tenant (null when unknown or revoked). */
   tenantForApiKeyHash(hash: string): Promise<Tenant | null>
@@ -47,6 +71,7 @@ export interface Store {
   getKey(tenantId: string, keyId: string): Promise<WatermarkKeyRecord | null>
   revokeKey(tenantId: string, keyId: string): Promise<WatermarkKeyRecord | null>
   insertDetection(rec: DetectionRecord): Promise<void>
+  recordGeneration(rec: GenerationRecord): Promise<void>
   /** Releases per-request resources (the Postgres pool); called after the response via waitUntil. */
   close(): Promise<void>
 }
@@ -57,6 +82,7 @@ export class MemoryStore implements Store {
   private readonly apiKeys = new Map<string, { id: string; tenantId: string }>()
   private readonly keys = new Map<string, WatermarkKeyRecord>()
   readonly detections: DetectionRecord[] = []
+  readonly generations: GenerationRecord[] = []
   private seq = 0
 
   async tenantForApiKeyHash(hash: string) {
@@ -99,6 +125,11 @@ export class MemoryStore implements Store {
   }
   async insertDetection(rec: DetectionRecord) {
     this.detections.push(rec)
+  }
+  async recordGeneration(rec: GenerationRecord) {
+    if (this.generations.some((g) => g.id === rec.id)) return
+    const tenant = this.tenants.get(rec.tenantId)
+    this.generations.push({ ...rec, text: tenant?.storeText ? rec.text : null })
   }
   async close() {}
 }

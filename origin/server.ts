@@ -1,0 +1,54 @@
+// Entry point: npm run origin. Reads the environment, starts loading the model and listens at once
+// (GET /health says "loading" until the model answers); requests wait for the load.
+//   ORIGIN_PORT (8788) · ORIGIN_HOST (127.0.0.1) · WMLAB_MODEL (registry default) · ORIGIN_DEVICE (cpu|cuda)
+//   WATERMARK_MASTER_SECRET · ORIGIN_SIGNING_SECRET · ORIGIN_ALLOW_UNSIGNED=1 (local development only)
+//   ORIGIN_MAX_CONCURRENCY (2) · ORIGIN_MAX_QUEUE (16) · WMLAB_MODEL_DIR (development only)
+import { serve } from '@hono/node-server'
+import { loadTokenizer } from '../cli/tokenizers-node.ts'
+import { loadModelRegistry, modelDir } from '../models/registry.ts'
+import { loadWasmKernel } from '../wasm/node.ts'
+import { createOriginApp } from './app.ts'
+import { readOriginConfig } from './config.ts'
+import { loadTransformersEngine } from './engine/transformers.ts'
+
+async function main() {
+  const config = readOriginConfig(process.env)
+  const registry = loadModelRegistry()
+  const model = registry.get(config.modelId ?? registry.defaultId)
+  const dir = modelDir(model)
+  const engine = loadTransformersEngine(model, { dir, device: config.device })
+  engine.then(
+    (e) =>
+      console.log(`origin: model ${model.id} loaded from ${dir} on ${e.device} in ${e.loadMs.toFixed(0)} ms`),
+    (err: unknown) => console.error(`origin: model ${model.id} failed to load: ${String(err)}`),
+  )
+  const app = createOriginApp({
+    model,
+    tokenizer: loadTokenizer(model.tokenizer),
+    engine,
+    // the JS kernel is the reference and the fallback when wasm/build is missing (npm run build)
+    kernel: await loadWasmKernel().catch((err: unknown) => {
+      console.warn(`origin: ${String(err)}; using the JavaScript kernel`)
+      return undefined
+    }),
+    masterSecret: config.masterSecret,
+    signingSecret: config.signingSecret,
+    allowUnsigned: config.allowUnsigned,
+    maxConcurrency: config.maxConcurrency,
+    maxQueue: config.maxQueue,
+  })
+  if (config.allowUnsigned)
+    console.warn('origin: ORIGIN_ALLOW_UNSIGNED=1 — unsigned requests accepted (local development only)')
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) =>
+    console.log(`origin: listening on http://${config.host}:${info.port} (model ${model.id})`),
+  )
+  const shutdown = () => {
+    server.close(() => process.exit(0))
+    // open streams would hold close() back: give them a few seconds, then go
+    setTimeout(() => process.exit(0), 5000).unref()
+  }
+  process.on('SIGINT', shutdown)
+  process.on('SIGTERM', shutdown)
+}
+
+await main()

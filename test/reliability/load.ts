@@ -1,0 +1,223 @@
+// Fixed-rate (open-loop) load against the edge app served over HTTP by @hono/node-server on 127.0.0.1,
+// with the real PostgreSQL store (Neon driver through the local proxy) and the in-memory result cache.
+// Request i is sent at start + i/rate whether or not earlier ones have answered, and its latency is
+// counted from that scheduled instant, so a stall shows up in the percentiles instead of slowing the
+// load down (no coordinated omission). Used by load.test.ts (CI size) and bench/load.bench.ts.
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import { auditBuffer } from '../../worker/src/audit-buffer.ts'
+import { brownText } from '../fixtures/brown.ts'
+import {
+  type App,
+  call,
+  createApp,
+  executionCtx,
+  newTenant,
+  postgresDeps,
+  postgresFixture,
+  settled,
+} from './harness.ts'
+
+export interface LoadOptions {
+  total: number
+  /** Requests per second. */
+  rate: number
+  /** Every `missEvery`-th request is a text never seen before (a cache miss and an audit row). */
+  missEvery?: number
+}
+
+export interface LoadReport {
+  total: number
+  rate: number
+  /** Requests actually sent per second (start of the first to start of the last). */
+  achievedRate: number
+  errors: number
+  /** Status (0: no answer) → count. */
+  statuses: Record<number, number>
+  /** Why requests got no answer (first few distinct causes). */
+  failures: string[]
+  /** Detections answered 200 that were computed, not cached: each must leave one audit row. */
+  misses: number
+  /** From the scheduled send time, ms. */
+  latency: Percentiles
+  /** From the actual send time, ms. */
+  service: Percentiles
+  /** Audit rows written for the misses, after the run settled. */
+  auditRows: number
+  wallSeconds: number
+}
+
+export interface Percentiles {
+  p50: number
+  p90: number
+  p95: number
+  p99: number
+  p999: number
+  max: number
+}
+
+function percentiles(values: number[]): Percentiles {
+  const s = [...values].sort((a, b) => a - b)
+  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? Number.NaN
+  const r = (x: number) => Math.round(x * 10) / 10
+  return {
+    p50: r(at(0.5)),
+    p90: r(at(0.9)),
+    p95: r(at(0.95)),
+    p99: r(at(0.99)),
+    p999: r(at(0.999)),
+    max: r(at(1)),
+  }
+}
+
+/** ~60-word slices of the Brown corpus: `hot` texts repeat (cache hits), the others are fresh. */
+function texts() {
+  const corpus = brownText()
+  const words = corpus.split(/\s+/)
+  const slice = (i: number) => {
+    const at = (i * 61) % (words.length - 70)
+    return words.slice(at, at + 60).join(' ')
+  }
+  return { hot: (i: number) => slice(i % 20), fresh: (i: number) => slice(1000 + i) }
+}
+
+/** Where the load goes, and how to count the audit rows it leaves. */
+export interface LoadTarget {
+  url: string
+  headers: Record<string, string>
+  /** Detection rows in the database now. */
+  auditRows(): Promise<number>
+  /** Resolves once the server's background writes (audit rows) have landed. */
+  settle(): Promise<void>
+  /** The database URL (for a load generator in another process). */
+  databaseUrl: string
+  close(): Promise<void>
+}
+
+/** Starts PostgreSQL (a fresh database), the proxy and the app over HTTP on 127.0.0.1. */
+export async function startLoadTarget(): Promise<LoadTarget> {
+  const fx = await postgresFixture()
+  const deps = postgresDeps(fx.url)
+  const app: App = createApp(deps)
+  const apiKey = await newTenant(app, 'load')
+  const key = await call(app, 'POST', '/v1/keys', { key: apiKey, body: { scheme: 'kgw-lefthash' } })
+  if (key.status !== 201) throw new Error(`key creation failed: ${key.text}`)
+  const server = serve({
+    fetch: (req) => app.fetch(req, undefined, executionCtx),
+    hostname: '127.0.0.1',
+    port: 0,
+  })
+  await new Promise<void>((r) => (server.listening ? r() : server.once('listening', () => r())))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/detect`,
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    databaseUrl: fx.url,
+    auditRows: async () => Number((await fx.sql('SELECT count(*)::int AS n FROM detections'))[0].n),
+    // Background writes land; rows parked by an overloaded database (too many connections) are written
+    // back by later requests, as in production: keep sending one until the buffer is empty (≤ 60 s).
+    async settle() {
+      for (let i = 0; i < 60; i++) {
+        await settled()
+        if (auditBuffer.size === 0) return
+        await new Promise((r) => setTimeout(r, 1000))
+        await call(app, 'GET', '/health')
+      }
+    },
+    async close() {
+      await new Promise<void>((r) => server.close(() => r()))
+      await settled()
+      await fx.close()
+    },
+  }
+}
+
+/** Runs the fixed-rate load against a target (in this process or another). */
+export async function runLoad(target: LoadTarget, options: LoadOptions): Promise<LoadReport> {
+  const { url, headers } = target
+  const { hot, fresh } = texts()
+  const missEvery = options.missEvery ?? 5
+  const { total, rate } = options
+  // Warm: tokenizer, kernel, the isolate's auth and key caches, and the hot texts in the cache.
+  for (let i = 0; i < 20; i++)
+    await fetch(url, { method: 'POST', headers, body: JSON.stringify({ text: hot(i) }) })
+  await target.settle()
+  const rowsBefore = await target.auditRows()
+
+  const latency: number[] = []
+  const service: number[] = []
+  const statuses: Record<number, number> = {}
+  const failures: string[] = []
+  let misses = 0
+  const inflight = new Set<Promise<void>>()
+  const t0 = performance.now() + 20
+  let firstSent = 0
+  let lastSent = 0
+  let next = 0
+  const runId = Math.random().toString(36).slice(2)
+  while (next < total) {
+    const now = performance.now()
+    while (next < total && t0 + (next * 1000) / rate <= now) {
+      const i = next++
+      const scheduled = t0 + (i * 1000) / rate
+      const miss = i % missEvery === 0
+      const body = JSON.stringify({ text: miss ? `${fresh(i)} (${runId} ${i})` : hot(i) })
+      const p = (async () => {
+        const sent = performance.now()
+        if (i === 0) firstSent = sent
+        lastSent = Math.max(lastSent, sent)
+        let status = 0
+        try {
+          const res = await fetch(url, {
+            method: 'POST',
+            headers,
+            body,
+            signal: AbortSignal.timeout(120_000),
+          })
+          const answer = await res.text()
+          status = res.status
+          // A detection computed (not answered from the cache) writes one audit row.
+          if (status === 200 && (JSON.parse(answer) as { cache?: string }).cache === 'miss') misses++
+        } catch (err) {
+          status = 0
+          failures.push(String((err as { cause?: unknown }).cause ?? err))
+        }
+        const done = performance.now()
+        statuses[status] = (statuses[status] ?? 0) + 1
+        latency.push(done - scheduled)
+        service.push(done - sent)
+      })()
+      inflight.add(p)
+      p.finally(() => inflight.delete(p))
+    }
+    const wait = t0 + (next * 1000) / rate - performance.now()
+    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(wait, 4))))
+  }
+  await Promise.all(inflight)
+  const wallSeconds = (performance.now() - t0) / 1000
+  await target.settle()
+  return {
+    total,
+    rate,
+    achievedRate: Math.round(((total - 1) * 1000) / Math.max(1, lastSent - firstSent)),
+    errors: total - (statuses[200] ?? 0),
+    statuses,
+    failures: [...new Set(failures)].slice(0, 5),
+    misses,
+    latency: percentiles(latency),
+    service: percentiles(service),
+    auditRows: (await target.auditRows()) - rowsBefore,
+    wallSeconds: Math.round(wallSeconds * 10) / 10,
+  }
+}
+
+/** One line per measure, for logs and docs/benchmarks.md. */
+export function formatReport(r: LoadReport): string {
+  const p = (x: Percentiles) =>
+    `P50 ${x.p50} · P90 ${x.p90} · P95 ${x.p95} · P99 ${x.p99} · P99.9 ${x.p999} · max ${x.max} ms`
+  return [
+    `${r.total} requests at ${r.rate} req/s (achieved ${r.achievedRate} req/s, ${r.wallSeconds} s); errors ${r.errors}; statuses ${JSON.stringify(r.statuses)}`,
+    `latency from the scheduled send: ${p(r.latency)}`,
+    `service time (from the actual send): ${p(r.service)}`,
+    `detections computed (cache misses answered) ${r.misses}, audit rows written ${r.auditRows}`,
+  ].join('\n')
+}

@@ -1,0 +1,123 @@
+// Audit rows (detections, generations) are written after the response, with retries. A row whose
+// retries all meet an unavailable database is not dropped: it waits in this isolate's buffer (bounded,
+// oldest dropped first and counted when full) and later requests write it once the database answers
+// again. Row ids are chosen before the first attempt and inserts are ON CONFLICT DO NOTHING, so a row
+// written twice (a timeout after a commit) is still one row.
+//
+// The buffer lives as long as the isolate: rows parked in an isolate that is evicted before the
+// database returns are lost (logged when parked). test/reliability/faults.test.ts counts the rows of
+// an outage after recovery.
+import { isDatabaseUnavailable } from './db-availability.ts'
+import type { DetectionRecord, GenerationRecord, Store } from './store.ts'
+
+export type AuditRow =
+  | { kind: 'detection'; row: DetectionRecord }
+  | { kind: 'generation'; row: GenerationRecord }
+
+export interface AuditBufferOptions {
+  /** Rows kept at most (default 10,000); beyond it the oldest is dropped and counted. */
+  capacity?: number
+  /** Attempts per write before parking (default 3), 100 ms then 200 ms apart. */
+  attempts?: number
+  /** Rows one request writes back at most (default 500). */
+  flushBatch?: number
+  /** Least time between two write-back attempts while the database stays down (default 1 s). */
+  flushIntervalMs?: number
+}
+
+const insert = (store: Store, r: AuditRow) =>
+  r.kind === 'detection' ? store.insertDetection(r.row) : store.recordGeneration(r.row)
+
+const log = (msg: string, fields: Record<string, unknown>) =>
+  console.error(JSON.stringify({ level: 'error', msg, ...fields }))
+
+export class AuditBuffer {
+  private readonly rows: AuditRow[] = []
+  private flushing: Promise<void> | null = null
+  private nextFlushAt = 0
+  /** Rows lost because the buffer was full. */
+  dropped = 0
+  private readonly capacity: number
+  private readonly attempts: number
+  private readonly flushBatch: number
+  private readonly flushIntervalMs: number
+
+  constructor(options: AuditBufferOptions = {}) {
+    this.capacity = options.capacity ?? 10_000
+    this.attempts = options.attempts ?? 3
+    this.flushBatch = options.flushBatch ?? 500
+    this.flushIntervalMs = options.flushIntervalMs ?? 1000
+  }
+
+  /** Rows waiting for the database. */
+  get size(): number {
+    return this.rows.length
+  }
+
+  /** Writes one row, retrying; parks it if the database stays unavailable. Never rejects. */
+  async write(store: Store, row: AuditRow): Promise<void> {
+    for (let i = 1; ; i++) {
+      try {
+        await insert(store, row)
+        return
+      } catch (err) {
+        if (i >= this.attempts) {
+          if (isDatabaseUnavailable(err)) this.park(row)
+          else
+            log(`${row.kind} audit row not written after ${i} attempts`, {
+              id: row.row.id,
+              error: (err as Error).message,
+            })
+          return
+        }
+        await new Promise((r) => setTimeout(r, 50 * 2 ** i))
+      }
+    }
+  }
+
+  private park(row: AuditRow): void {
+    if (this.rows.length >= this.capacity) {
+      const lost = this.rows.shift()!
+      this.dropped++
+      log('audit buffer full: oldest row dropped', { id: lost.row.id, dropped: this.dropped })
+    }
+    this.rows.push(row)
+    if (this.rows.length === 1)
+      log('database unavailable: audit rows buffered in this isolate', { kind: row.kind })
+  }
+
+  /**
+   * Writes parked rows, oldest first, with this request's store (at most flushBatch; one write-back at a
+   * time per isolate, and not more often than flushIntervalMs). Stops at the first sign the database is
+   * still unavailable; drops (and logs) a row the database refuses for another reason. Never rejects.
+   */
+  flush(store: Store, now = Date.now()): Promise<void> {
+    if (this.rows.length === 0) return Promise.resolve()
+    if (this.flushing) return this.flushing
+    if (now < this.nextFlushAt) return Promise.resolve()
+    this.nextFlushAt = now + this.flushIntervalMs
+    this.flushing = (async () => {
+      try {
+        for (let n = 0; n < this.flushBatch && this.rows.length > 0; n++) {
+          const row = this.rows[0]
+          try {
+            await insert(store, row)
+          } catch (err) {
+            if (isDatabaseUnavailable(err)) return
+            log(`buffered ${row.kind} audit row refused`, { id: row.row.id, error: (err as Error).message })
+          }
+          // By identity: a full buffer may have dropped its oldest row (this one) meanwhile.
+          const at = this.rows.indexOf(row)
+          if (at >= 0) this.rows.splice(at, 1)
+        }
+        if (this.rows.length === 0) this.nextFlushAt = 0
+      } finally {
+        this.flushing = null
+      }
+    })()
+    return this.flushing
+  }
+}
+
+/** This isolate's buffer (module scope is per isolate). */
+export const auditBuffer = new AuditBuffer()

@@ -1,0 +1,168 @@
+// OpenAI-compatible /v1/chat/completions and /v1/completions over the origin protocol, shaped so the
+// official `openai` SDK works unchanged: its request fields, its response and chunk objects, and
+// `data: [DONE]` only after a complete stream. A stream that fails mid-way ends with
+// `data: {"error":…}` (the SDK throws APIError), never with [DONE]. Errors before the stream keep
+// the lab's envelope, which the SDK also reads (APIError with status, code and message).
+import type { z } from '@hono/zod-openapi'
+import {
+  type GenerateEvent,
+  GenerateRequestSchema,
+  type GenerateResult,
+  type WatermarkSpec,
+} from '../../core/generation/protocol.ts'
+import {
+  collectResult,
+  eventStreamResponse,
+  type Generation,
+  type GenerationContext,
+  generationHeaders,
+  resolveWatermark,
+  startGeneration,
+} from './generation.ts'
+import type { ChatCompletionRequestSchema, CompletionRequestSchema } from './schemas.ts'
+import { sseFrame } from './sse.ts'
+
+type ChatRequest = z.infer<typeof ChatCompletionRequestSchema>
+type CompletionRequest = z.infer<typeof CompletionRequestSchema>
+type Common = ChatRequest | CompletionRequest
+export type OpenAiContext = Omit<GenerationContext, 'endpoint'>
+
+const DONE = sseFrame(null, '[DONE]')
+const finishReason = (r: GenerateResult['finishReason']) => (r === 'length' ? 'length' : 'stop')
+const usage = (r: GenerateResult) => ({
+  prompt_tokens: r.usage.promptTokens,
+  completion_tokens: r.usage.completionTokens,
+  total_tokens: r.usage.promptTokens + r.usage.completionTokens,
+})
+const textOf = (content: ChatRequest['messages'][number]['content']) =>
+  typeof content === 'string' ? content : content.map((p) => p.text).join('')
+
+function protocolFields(body: Common, watermark: WatermarkSpec | null) {
+  const maxTokens = ('max_completion_tokens' in body ? body.max_completion_tokens : null) ?? body.max_tokens
+  const sampling: Record<string, unknown> = {}
+  if (body.temperature != null) sampling.temperature = body.temperature
+  if (body.top_p != null) sampling.topP = body.top_p
+  if (maxTokens != null) sampling.maxTokens = maxTokens
+  if (body.stop != null) sampling.stop = typeof body.stop === 'string' ? [body.stop] : body.stop
+  if (body.seed != null) sampling.seed = body.seed
+  return {
+    model: body.model === 'default' ? undefined : body.model,
+    sampling,
+    watermark,
+    stream: body.stream === true,
+  }
+}
+
+const keyIdOf = (body: Common) => body.watermark_key_id ?? body.metadata?.watermark_key_id
+
+/** Turns the generation's events into OpenAI chunks; `delta` builds one choice around a text piece. */
+function chunkEncoder(
+  gen: Generation,
+  base: { object: string; created: number; model: string },
+  delta: (text: string, first: boolean) => Record<string, unknown>,
+  last: Record<string, unknown>,
+  includeUsage: boolean,
+) {
+  let first = true
+  const frame = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+    sseFrame(null, JSON.stringify({ id: gen.id, ...base, system_fingerprint: null, choices, ...extra }))
+  return (ev: GenerateEvent): Uint8Array[] => {
+    if (ev.event === 'error') return [sseFrame(null, JSON.stringify(ev.data))]
+    const out: Uint8Array[] = []
+    const text = ev.event === 'token' ? ev.data.text : ''
+    if (first || text) {
+      out.push(frame([{ index: 0, ...delta(text, first), logprobs: null, finish_reason: null }]))
+      first = false
+    }
+    if (ev.event === 'done') {
+      out.push(
+        frame([{ index: 0, ...last, logprobs: null, finish_reason: finishReason(ev.data.finishReason) }]),
+      )
+      if (includeUsage) out.push(frame([], { usage: usage(ev.data) }))
+      out.push(DONE)
+    }
+    return out
+  }
+}
+
+/** POST /v1/chat/completions */
+export async function chatCompletions(ctx: OpenAiContext, body: ChatRequest): Promise<Response> {
+  const watermark = await resolveWatermark(ctx.store, ctx.tenant, keyIdOf(body))
+  const request = GenerateRequestSchema.parse({
+    ...protocolFields(body, watermark),
+    messages: body.messages.map((m) => ({
+      role: m.role === 'developer' ? 'system' : m.role,
+      content: textOf(m.content),
+    })),
+  })
+  const gen = await startGeneration({ ...ctx, endpoint: 'chat.completions' }, request)
+  const created = Math.floor(Date.now() / 1000)
+  const headers = generationHeaders(gen)
+  if (!request.stream) {
+    const r = await collectResult(gen)
+    return Response.json(
+      {
+        id: gen.id,
+        object: 'chat.completion',
+        created,
+        model: r.model,
+        system_fingerprint: null,
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: r.text, refusal: null },
+            logprobs: null,
+            finish_reason: finishReason(r.finishReason),
+          },
+        ],
+        usage: usage(r),
+        watermark: r.watermark,
+      },
+      { headers },
+    )
+  }
+  const encode = chunkEncoder(
+    gen,
+    { object: 'chat.completion.chunk', created, model: body.model },
+    (text, first) => ({ delta: first ? { role: 'assistant', content: text } : { content: text } }),
+    { delta: {} },
+    body.stream_options?.include_usage === true,
+  )
+  return eventStreamResponse(gen, encode, headers)
+}
+
+/** POST /v1/completions */
+export async function completions(ctx: OpenAiContext, body: CompletionRequest): Promise<Response> {
+  const watermark = await resolveWatermark(ctx.store, ctx.tenant, keyIdOf(body))
+  const request = GenerateRequestSchema.parse({
+    ...protocolFields(body, watermark),
+    prompt: typeof body.prompt === 'string' ? body.prompt : body.prompt[0],
+  })
+  const gen = await startGeneration({ ...ctx, endpoint: 'completions' }, request)
+  const created = Math.floor(Date.now() / 1000)
+  const headers = generationHeaders(gen)
+  if (!request.stream) {
+    const r = await collectResult(gen)
+    return Response.json(
+      {
+        id: gen.id,
+        object: 'text_completion',
+        created,
+        model: r.model,
+        system_fingerprint: null,
+        choices: [{ index: 0, text: r.text, logprobs: null, finish_reason: finishReason(r.finishReason) }],
+        usage: usage(r),
+        watermark: r.watermark,
+      },
+      { headers },
+    )
+  }
+  const encode = chunkEncoder(
+    gen,
+    { object: 'text_completion', created, model: body.model },
+    (text) => ({ text }),
+    { text: '' },
+    body.stream_options?.include_usage === true,
+  )
+  return eventStreamResponse(gen, encode, headers)
+}
