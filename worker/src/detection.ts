@@ -220,28 +220,3 @@ async function runDetection(
   waitUntil(auditBuffer.write(store, { kind: 'detection', row: record }))
   return out
 }
-
-/**
- * Audit writes happen after the response; retry them (the row id makes retries idempotent) and log a
- * structured error if they still fail. Issue 7 adds a durable queue for the rows that never land.
- */
-export async function withRetries(write: () => Promise<unknown>, what: string, attempts = 3): Promise<void> {
-  for (let i = 1; i <= attempts; i++) {
-    try {
-      await write()
-      return
-    } catch (e) {
-      if (i === attempts) {
-        console.error(
-          JSON.stringify({
-            level: 'error',
-            msg: `${what} not written after ${attempts} attempts`,
-            error: (e as Error).message,
-          }),
-        )
-        return
-      }
-      await new Promise((r) => setTimeout(r, 50 * 2 ** i))
-    }
-  }
-}
