@@ -314,7 +314,8 @@ describe('Prometheus text exposition', () => {
   })
 
   const promtool = spawnSync('promtool', ['--version']).status === 0
-  it.skipIf(!promtool)('passes promtool check metrics', () => {
+  // CI installs promtool (.ci/run): there a missing promtool fails the test instead of skipping it
+  it.skipIf(!promtool && process.env.CI !== 'true')('passes promtool check metrics', () => {
     // promtool lints the exposition (parse errors, counter naming); exit 0 means clean.
     const out = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })
     expect(out).toBe('')
