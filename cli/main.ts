@@ -24,6 +24,7 @@ import type { KgwScheme } from '../core/schemes/kgw.ts'
 import { createScheme, getPreset, schemeNames, UnknownSchemeError } from '../core/schemes/registry.ts'
 import { normalizeWithReport } from '../core/text/normalize.ts'
 import { getTokenizerSpec, tokenizerIds } from '../core/tokenizers/registry.ts'
+import { ExperimentCliError, experimentCommand } from './experiment.ts'
 import { loadTokenizer } from './tokenizers-node.ts'
 
 export class CliError extends Error {
@@ -45,6 +46,9 @@ const HELP = `wmlab — LM Watermark Lab command line (JSON on stdout)
   wmlab greenlist --scheme kgw-selfhash|hf-selfhash --hash-key K --vocab V --gamma G --context a,b,c --candidate C
   wmlab greenlist --scheme vllm-redgreen --key K --gamma G --context a,b,c,d --candidate C
   wmlab gvalues --scheme synthid --hash table|2025 --keys k1,...,kn --ngram a,b,c,d,e
+  wmlab experiment run SPEC.json [--watch] [--prompts F.jsonl]   create an experiment (progress bar with --watch)
+  wmlab experiment show ID | cancel ID | export ID --format csv|jsonl
+               against --url/--api-key, $WMLAB_URL/$WMLAB_API_KEY, or the running lab (.lab/dev.json)
   wmlab tenant create --name N [--store-text] [--database-url URL]   (default: $DATABASE_URL)
                creates a tenant and its first API key in PostgreSQL; the key is printed once
   wmlab tokenize --tokenizer ID (--text-file F | --text T) [--reference]
@@ -97,6 +101,12 @@ const options = {
   'store-text': { type: 'boolean' },
   'database-url': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  url: { type: 'string' },
+  'api-key': { type: 'string' },
+  watch: { type: 'boolean' },
+  format: { type: 'string' },
+  prompts: { type: 'string' },
+  interval: { type: 'string' },
 } as const
 
 type Args = ReturnType<typeof parse>['values']
@@ -406,11 +416,13 @@ function schemes(): unknown {
 const json = (v: unknown) =>
   JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : Number.isNaN(x) ? null : x))
 
+const defaultErr = (s: string) => void process.stderr.write(s)
+
 /** Runs one command; returns the exit code. Output goes to the given streams (testable). */
 export async function main(
   argv: string[],
   out: (s: string) => void = (s) => process.stdout.write(s),
-  err: (s: string) => void = (s) => process.stderr.write(s),
+  err: (s: string) => void = defaultErr,
 ): Promise<number> {
   try {
     const { values, positionals } = parse(argv)
@@ -419,6 +431,12 @@ export async function main(
       out(`${HELP}\n`)
       return 0
     }
+    if (command === 'experiment')
+      return await experimentCommand(values, positionals, {
+        out,
+        err,
+        tty: err === defaultErr && process.stderr.isTTY === true,
+      })
     const run: Record<string, (a: Args, positionals: string[]) => unknown> = {
       prf,
       greenlist,
@@ -438,7 +456,7 @@ export async function main(
     return 0
   } catch (e) {
     const [code, message] =
-      e instanceof CliError
+      e instanceof CliError || e instanceof ExperimentCliError
         ? [e.code, e.message]
         : e instanceof UnknownSchemeError
           ? ['unknown_scheme', e.message]

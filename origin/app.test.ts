@@ -103,6 +103,20 @@ describe('POST /v1/generate', () => {
     expect((await origin.generate(req)).tokens).toEqual(result.tokens)
   })
 
+  it('interleave: every `every` free tokens one step picks among the choices (the emoji attack)', async () => {
+    // Ids brown-lm never produces (−∞ logits): a constrained step must still choose one of them.
+    const choices = [origin.tokenizer.encode(' zebra')[0], origin.tokenizer.encode(' quasar')[0]]
+    const r = await origin.generate({
+      prompt: PROMPT,
+      sampling: { maxTokens: 12, minTokens: 12, seed: 5, interleave: { every: 2, choices } },
+    })
+    expect(r.tokens).toHaveLength(12)
+    r.tokens.forEach((t, i) => {
+      if ((i + 1) % 3 === 0) expect(choices).toContain(t)
+      else expect(choices).not.toContain(t)
+    })
+  })
+
   it('renders chat messages with the model template', async () => {
     const messages = [
       { role: 'system' as const, content: 'Write like a newspaper.' },
@@ -189,13 +203,23 @@ describe('POST /v1/score', () => {
     // entropy of a distribution over at most vocabSize ids
     for (const h of r.entropies) expect(h).toBeGreaterThan(0)
     for (const h of r.entropies) expect(h).toBeLessThanOrEqual(Math.log(origin.model.vocabSize))
-    const mean = r.logprobs.reduce((a, b) => a + b, 0) / r.logprobs.length
+    const mean = r.logprobs.reduce<number>((a, b) => a + b!, 0) / r.logprobs.length
     expect(r.perplexity).toBeCloseTo(Math.exp(-mean), 6)
     // the first token is scored after the context, exactly as the engine's own row says
     const ids = [...origin.model.startIds, ...origin.tokenizer.encode(PROMPT)]
     const first = logprobAndEntropy(await origin.engine.open().prefill(ids), r.tokens[0])
     expect(r.logprobs[0]).toBeCloseTo(first.logprob, 4)
     expect(r.entropies[0]).toBeCloseTo(first.entropy, 4)
+  })
+
+  it('a token the model cannot produce has logprob null and makes the perplexity null (infinite)', async () => {
+    // 'Zyzzyva' splits into ids Brown never uses: brown-lm gives them −∞.
+    const res = await origin.post('/v1/score', { text: ' the Zyzzyva 🦓', context: PROMPT })
+    expect(res.status).toBe(200)
+    const r = (await res.json()) as ScoreResult
+    expect(r.logprobs.some((l) => l === null)).toBe(true)
+    expect(r.logprobs[0]).toBeLessThan(0)
+    expect(r.perplexity).toBeNull()
   })
 })
 

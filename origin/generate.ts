@@ -111,6 +111,8 @@ export async function* runGeneration(
       options.signal?.throwIfAborted()
       // the engine's logits buffer is ours to change: masking eos here keeps nextToken unchanged
       if (i < minTokens) for (const id of eos) logits[id] = -Infinity
+      if (sampling.interleave && (i + 1) % (sampling.interleave.every + 1) === 0)
+        constrainTo(logits, sampling.interleave.choices)
       const token =
         sampling.temperature === 0 ? argmax(logits) : nextToken(logits, sampling, watermarker, rng)
       const now = performance.now()
@@ -135,6 +137,17 @@ export async function* runGeneration(
   } finally {
     seq.release()
   }
+}
+
+/**
+ * Leaves only `choices` allowed. A choice the model gives −∞ (brown-lm never saw emojis) gets logit 0,
+ * so a constrained step always has candidates; ids beyond the vocabulary are ignored.
+ */
+function constrainTo(logits: Float32Array, choices: readonly number[]) {
+  const kept = choices.filter((id) => id < logits.length).map((id) => [id, logits[id]] as const)
+  if (kept.length === 0) return
+  logits.fill(-Infinity)
+  for (const [id, v] of kept) logits[id] = Number.isFinite(v) ? v : 0
 }
 
 /** The protocol's result for a finished run. */

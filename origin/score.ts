@@ -50,7 +50,7 @@ export async function scoreText(
     )
   // the row after position j predicts position j + 1; rows before the context's last id are skipped
   const ids = [...context, ...tokens.slice(0, -1)]
-  const logprobs: number[] = []
+  const logprobs: (number | null)[] = []
   const entropies: number[] = []
   const seq = engine.open()
   try {
@@ -59,12 +59,14 @@ export async function scoreText(
       const t = j - context.length + 1
       if (t < 0) return
       const { logprob, entropy } = logprobAndEntropy(row, tokens[t])
-      logprobs.push(logprob)
+      // JSON has no −Infinity: a token the model cannot produce (brown-lm: one Brown never used) is null.
+      logprobs.push(Number.isFinite(logprob) ? logprob : null)
       entropies.push(entropy)
     })
   } finally {
     seq.release()
   }
-  const mean = logprobs.reduce((a, b) => a + b, 0) / logprobs.length
-  return { model: model.id, tokens, logprobs, entropies, perplexity: Math.exp(-mean) }
+  const impossible = logprobs.some((l) => l === null)
+  const mean = logprobs.reduce<number>((a, b) => a + (b ?? 0), 0) / logprobs.length
+  return { model: model.id, tokens, logprobs, entropies, perplexity: impossible ? null : Math.exp(-mean) }
 }

@@ -20,6 +20,7 @@ const masterSecret = 'dev-master-secret-change-me-0123456789'
 const signingSecret = 'dev-origin-signing-secret-change-me'
 const originPort = Number(process.env.LAB_ORIGIN_PORT ?? 8788)
 const originUrl = `http://127.0.0.1:${originPort}`
+const verbose = process.env.LAB_VERBOSE === '1'
 
 /** Embedded PostgreSQL in .lab/pg (persistent across runs) unless DATABASE_URL is set. */
 async function startPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
@@ -59,6 +60,9 @@ function startWorker(vars: Record<string, string>): ChildProcess {
       '--port',
       String(port),
       '--show-interactive-dev-session=false',
+      // Local D1/KV/queue state per lab directory: two labs (a developer's and the tests') never share it.
+      '--persist-to',
+      join(labDir, 'wrangler-state'),
       ...varArgs,
     ],
     {
@@ -71,7 +75,9 @@ function startWorker(vars: Record<string, string>): ChildProcess {
     for (const line of chunk.toString().split('\n')) {
       // The Request.cf lookup needs the internet; workerd falls back to a placeholder, harmlessly.
       if (/Request\.cf|workers\.cloudflare\.com/.test(line)) continue
-      if (/error|\[wrangler:(err|warn)\]/i.test(line)) console.error(`[worker] ${line}`)
+      // LAB_VERBOSE=1 shows every worker log line (per-job experiment timings, request logs).
+      if (verbose ? line.trim() : /error|\[wrangler:(err|warn)\]/i.test(line))
+        console.error(`[worker] ${line}`)
     }
   }
   child.stdout?.on('data', forward)
@@ -135,6 +141,8 @@ const vars: Record<string, string> = {
   ORIGIN_URL: originUrl,
   ORIGIN_SIGNING_SECRET: signingSecret,
   WATERMARK_MASTER_SECRET: masterSecret,
+  // Experiment specs may inject consumer crashes and failures here (tests of the queue path).
+  ALLOW_FAULT_INJECTION: '1',
 }
 for (const name of ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'RATE_LIMIT_PER_MINUTE']) {
   if (process.env[name]) vars[name] = process.env[name]!
@@ -142,7 +150,7 @@ for (const name of ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'RATE_
 const origin = startOrigin()
 const worker = startWorker(vars)
 let stopping = false
-const stop = async () => {
+const stop = async (exitCode = 0) => {
   if (stopping) return
   stopping = true
   for (const child of [worker, origin]) {
@@ -155,10 +163,10 @@ const stop = async () => {
   }
   await proxy.close().catch(() => undefined)
   await postgres.stop().catch(() => undefined)
-  process.exit(0)
+  process.exit(exitCode)
 }
-process.on('SIGINT', stop)
-process.on('SIGTERM', stop)
+process.on('SIGINT', () => stop())
+process.on('SIGTERM', () => stop())
 for (const [name, child] of [
   ['worker', worker],
   ['origin', origin],
@@ -166,18 +174,33 @@ for (const [name, child] of [
   child.on('exit', (code) => {
     if (stopping) return
     console.error(`${name} exited (${code})`)
-    void stop()
+    void stop(1)
   })
 }
 
-await waitForHealth(url, 'worker', started + 120_000)
-await waitForHealth(originUrl, 'origin', started + 120_000, (h) => (h as { status?: string }).status === 'ok')
-const { apiKey, tenant } = await post<{ apiKey: string; tenant: { id: string } }>(
-  '/admin/tenants',
-  { name: 'dev' },
-  adminToken,
-)
-const key = await post<{ id: string }>('/v1/keys', { scheme: 'vllm-gumbel', tokenizer: 'qwen3' }, apiKey)
+let apiKey: string
+let tenant: { id: string }
+let key: { id: string }
+try {
+  await waitForHealth(url, 'worker', started + 120_000)
+  await waitForHealth(
+    originUrl,
+    'origin',
+    started + 120_000,
+    (h) => (h as { status?: string }).status === 'ok',
+  )
+  ;({ apiKey, tenant } = await post<{ apiKey: string; tenant: { id: string } }>(
+    '/admin/tenants',
+    { name: 'dev' },
+    adminToken,
+  ))
+  key = await post<{ id: string }>('/v1/keys', { scheme: 'vllm-gumbel', tokenizer: 'qwen3' }, apiKey)
+} catch (e) {
+  // Never leave the worker, origin and database running behind a failed start.
+  console.error(`the lab did not start: ${(e as Error).message}`)
+  await stop(1)
+  throw e
+}
 mkdirSync(labDir, { recursive: true })
 writeFileSync(
   join(labDir, 'dev.json'),
@@ -186,6 +209,7 @@ writeFileSync(
 console.log(`LM Watermark Lab is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)
   database   ${postgres.url.replace(/:[^:@/]+@/, ':***@')} (migrations applied now: ${applied.length}), via ${proxy.url}
   cache      ${vars.UPSTASH_REDIS_REST_URL ? 'Upstash' : 'in-memory'}
+  Lab UI     ${url}/#key=${apiKey}
   API        ${url}
   API docs   ${url}/docs
   OpenAPI    ${url}/openapi.json
@@ -198,5 +222,7 @@ console.log(`LM Watermark Lab is running (ready in ${((Date.now() - started) / 1
 
   curl -s ${url}/v1/chat/completions -H 'authorization: Bearer ${apiKey}' -H 'content-type: application/json' \\
     -d '{"model":"brown-lm","messages":[{"role":"user","content":"The jury said"}],"max_tokens":120}'
+
+  npx wmlab experiment run examples/experiment-small.json --watch
 
 Ctrl-C stops everything.`)

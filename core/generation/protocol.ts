@@ -31,6 +31,16 @@ export const SamplingSchema = z.strictObject({
     .min(0)
     .max(2 ** 32 - 1)
     .optional(),
+  /**
+   * Every `every` free tokens, one step chooses (watermark applied) only among `choices`: the emoji
+   * attack (core/attacks) makes the model write an emoji between words, which the attacker strips.
+   */
+  interleave: z
+    .strictObject({
+      every: z.number().int().min(1).max(64),
+      choices: z.array(z.number().int().min(0).max(2_147_483_647)).min(1).max(512),
+    })
+    .optional(),
 })
 
 export const GenerateRequestSchema = z
@@ -95,9 +105,10 @@ export type ScoreRequest = z.infer<typeof ScoreRequestSchema>
 export interface ScoreResult {
   model: string
   tokens: number[]
-  /** ln p(token | everything before it), one per token. */
-  logprobs: number[]
+  /** ln p(token | everything before it), one per token; null where p = 0 (JSON has no −Infinity). */
+  logprobs: (number | null)[]
   /** Entropy (nats) of the model's next-token distribution at each position. */
   entropies: number[]
-  perplexity: number
+  /** exp(−mean logprob); null when some token is impossible under the model (infinite perplexity). */
+  perplexity: number | null
 }

@@ -9,8 +9,11 @@ import { migrate } from '../../scripts/migrate.ts'
 import { type NeonProxy, startNeonProxy } from '../../scripts/neon-ws-proxy.ts'
 import { loadWasmKernel } from '../../wasm/node.ts'
 import { type Cache, memoryCache } from '../../worker/adapters/cache.ts'
+import { openExperimentStore } from '../../worker/adapters/experiments-db.ts'
 import { configureNeonForLocalProxy } from '../../worker/adapters/neon.ts'
 import { type AppDeps, createApp } from '../../worker/src/app.ts'
+import { withAvailability } from '../../worker/src/db-availability.ts'
+import type { ExperimentMessage } from '../../worker/src/experiments/consumer.ts'
 import { createOriginClient, type OriginClient } from '../../worker/src/origin-client.ts'
 import { openPostgresStore } from '../../worker/src/pg-store.ts'
 import { memoryRateLimiter } from '../../worker/src/rate-limit.ts'
@@ -217,13 +220,26 @@ export async function postgresFixture(): Promise<{
 export function postgresDeps(
   url: string,
   overrides: Partial<AppDeps> = {},
-): AppDeps & { drain(): Promise<void> } {
+): AppDeps & { drain(): Promise<void>; queued: ExperimentMessage[] } {
+  // Experiments on the real PostgreSQL; the queue producer records what it was sent (the consumer
+  // path through a real queue is tested on the whole stack, test/stack.test.ts).
+  const queued: ExperimentMessage[] = []
   return {
     ...memoryDeps({
       openStore: (waitUntil): Store => openPostgresStore(url, 3600, waitUntil),
+      experiments: {
+        open: () => withAvailability(openExperimentStore(url)),
+        queue: {
+          sendBatch: async (messages) => {
+            for (const m of messages) queued.push(m.body)
+          },
+        },
+        allowFaultInjection: false,
+      },
       ...overrides,
     }),
     drain: settled,
+    queued,
   }
 }
 

@@ -41,8 +41,7 @@ beforeAll(async () => {
   fx = await postgresFixture()
   const origin = fakeOrigin()
   const counting: OriginClient = {
-    breaker: origin.breaker,
-    health: () => origin.health(),
+    ...origin,
     generate: (...args) => {
       originCalls++
       return origin.generate(...args)
@@ -66,7 +65,15 @@ beforeAll(async () => {
   const rotated = await call(app, 'POST', `/v1/keys/${toRotate}/rotate`, { key: b })
   expect(rotated.status).toBe(201)
   bKeys.rotatedTo = rotated.body.id
+  const exp = await call(app, 'POST', '/v1/experiments', {
+    key: b,
+    body: { name: 'B’s study', grid: { schemes: [{ scheme: 'kgw-lefthash' }] }, samples: 3 },
+  })
+  expect(exp.status, exp.text).toBe(201)
+  bExperiment = exp.body.id
 })
+
+let bExperiment = ''
 
 afterAll(async () => {
   await deps?.drain()
@@ -248,6 +255,29 @@ describe('tenant isolation (PostgreSQL, production driver)', () => {
     for (const r of rows) expect(r.key_tenant).toBe(r.tenant_id)
   })
 
+  it('A cannot see, cancel or export B’s experiment: 404, identical to one that does not exist', async () => {
+    const list = await call(app, 'GET', '/v1/experiments', { key: a })
+    expect(list.status).toBe(200)
+    expect(list.text).not.toContain(bExperiment)
+    const none = `ex_${'0'.repeat(24)}`
+    for (const [method, path] of [
+      ['GET', (id: string) => `/v1/experiments/${id}`],
+      ['POST', (id: string) => `/v1/experiments/${id}/cancel`],
+      ['GET', (id: string) => `/v1/experiments/${id}/export?format=csv`],
+    ] as const) {
+      const probe = await call(app, method, path(bExperiment), { key: a })
+      const missing = await call(app, method, path(none), { key: a })
+      expect(probe.status).toBe(404)
+      expect(probe.body.error.code).toBe('experiment_not_found')
+      expect(shape(probe, bExperiment)).toEqual(shape(missing, none))
+    }
+    // B still sees it, not cancelled by A's attempt; its jobs were queued by id only.
+    const own = await call(app, 'GET', `/v1/experiments/${bExperiment}`, { key: b })
+    expect(own.status).toBe(200)
+    expect(own.body.status).toBe('queued')
+    expect(deps.queued.filter((m) => m.experimentId === bExperiment).map((m) => m.job)).toEqual([0, 1, 2])
+  })
+
   it('every resource route in the OpenAPI document is covered by this file', () => {
     const covered = new Set([
       'get /v1/keys',
@@ -260,6 +290,11 @@ describe('tenant isolation (PostgreSQL, production driver)', () => {
       'post /v1/generate',
       'post /v1/completions',
       'post /v1/chat/completions',
+      'get /v1/experiments',
+      'post /v1/experiments',
+      'get /v1/experiments/{id}',
+      'post /v1/experiments/{id}/cancel',
+      'get /v1/experiments/{id}/export',
     ])
     const routes = Object.entries<Record<string, unknown>>(doc.paths).flatMap(([p, ops]) =>
       Object.keys(ops).map((m) => `${m} ${p}`),

@@ -8,6 +8,7 @@ import { createScheme } from '../../core/schemes/registry.ts'
 import { auditBuffer } from './audit-buffer.ts'
 import { type DetectionDeps, detect, forgetTenantKeys } from './detection.ts'
 import { ApiError, describeZodError, errorBody, onError } from './errors.ts'
+import { type ExperimentDeps, registerExperimentRoutes } from './experiments/routes.ts'
 import { generateText } from './generation.ts'
 import { memoised, TtlMap } from './memo.ts'
 import { type MetricsOptions, metricsMiddleware, recordDependency, scrapeHandler } from './metrics/index.ts'
@@ -45,9 +46,12 @@ export interface AppDeps extends DetectionDeps {
   origin?: OriginClient | null
   /** Metrics flush target and /metrics scrape (the MetricsHub in Workers); absent in Node tests. */
   metrics?: MetricsOptions
+  /** Experiments (Postgres + the experiments queue); without them /v1/experiments answers 503. */
+  experiments?: ExperimentDeps
 }
 
-type Env = { Variables: { tenant: Tenant; store: Store; waitUntil: (p: Promise<unknown>) => void } }
+export type AppEnv = { Variables: { tenant: Tenant; store: Store; waitUntil: (p: Promise<unknown>) => void } }
+type Env = AppEnv
 
 const json = (schema: z.ZodType, description: string) => ({
   content: { 'application/json': { schema } },
@@ -356,6 +360,11 @@ export function createApp(deps: AppDeps) {
       })
       return c.json(publicKey(rec), 201)
     },
+  )
+
+  registerExperimentRoutes(
+    app,
+    deps.experiments ?? { open: () => null, queue: null, allowFaultInjection: false },
   )
 
   app.post('/admin/tenants', async (c) => {

@@ -36,10 +36,10 @@ function describe(err: unknown): string {
 }
 
 /** The store, with unavailability turned into DatabaseUnavailableError (logged once per request). */
-export function withAvailability(store: Store): Store {
+export function withAvailability<T extends object = Store>(store: T): T {
   let logged = false
   const guarded = {} as Record<string, unknown>
-  for (const name of Object.keys(store) as (keyof Store)[]) {
+  for (const name of Object.keys(store) as (keyof T & string)[]) {
     const method = store[name] as (...args: unknown[]) => Promise<unknown>
     guarded[name] =
       name === 'close'
@@ -60,5 +60,5 @@ export function withAvailability(store: Store): Store {
             }
           }
   }
-  return guarded as unknown as Store
+  return guarded as unknown as T
 }

@@ -14,9 +14,13 @@ import kernelModule from '../../wasm/build/kernel.wasm'
 import { createWasmKernel } from '../../wasm/kernel.ts'
 import { type Cache, memoryCache, upstashCache } from '../adapters/cache.ts'
 import { openStore } from '../adapters/db.ts'
+import { openExperimentStore } from '../adapters/experiments-db.ts'
 import { configureNeonForLocalProxy, isLoopbackDatabaseUrl } from '../adapters/neon.ts'
 import { type AppDeps, createApp } from './app.ts'
+import { withAvailability } from './db-availability.ts'
 import { metricsFromEnv } from './metrics/workers.ts'
+import { consumeDeadLetters, consumeExperimentJobs, type QueueBatch } from './experiments/consumer.ts'
+import type { ExperimentQueue } from './experiments/routes.ts'
 import { createOriginClient, type OriginClient } from './origin-client.ts'
 import { openPostgresStore } from './pg-store.ts'
 import { memoryRateLimiter, upstashRateLimiter } from './rate-limit.ts'
@@ -43,6 +47,10 @@ export interface Env {
   ORIGIN_SIGNING_SECRET?: string
   /** Milliseconds until the origin's response headers (default 15000). */
   ORIGIN_TIMEOUT_MS?: string
+  /** Producer binding of the experiments queue (wrangler.toml [[queues.producers]]). */
+  EXPERIMENT_QUEUE?: ExperimentQueue
+  /** "1" honours experiment specs' `faults` (the local lab and its tests only; never set in production). */
+  ALLOW_FAULT_INJECTION?: string
   /** tokenizer.json / tokenizer_config.json as text bindings, e.g. TOKENIZER_QWEN3_JSON (tests). */
   [binding: string]: unknown
 }
@@ -54,6 +62,11 @@ const REVOKED_GRACE_SECONDS = 7 * 24 * 3600
 let kernel: Promise<ScoringKernel> | undefined
 const tokenizers = new Map<string, Promise<TextTokenizer>>()
 let app: ReturnType<typeof createApp> | undefined
+let deps: AppDeps | undefined
+const appDeps = (env: Env) => {
+  deps ??= depsFor(env)
+  return deps
+}
 
 async function loadTokenizer(env: Env, id: string): Promise<TextTokenizer> {
   const spec = getTokenizerSpec(id)
@@ -120,6 +133,11 @@ export function depsFor(env: Env): AppDeps {
     rateLimiter: redis ? upstashRateLimiter(redis, perMinute) : memoryRateLimiter(perMinute),
     metrics: metricsFromEnv(env),
     origin,
+    experiments: {
+      open: () => (databaseUrl ? withAvailability(openExperimentStore(databaseUrl)) : null),
+      queue: env.EXPERIMENT_QUEUE ?? null,
+      allowFaultInjection: env.ALLOW_FAULT_INJECTION === '1',
+    },
     checks: {
       cache: () => cache.get('wmlab:health'),
       ...(origin ? { origin: () => origin.health() } : {}),
@@ -141,7 +159,27 @@ export function depsFor(env: Env): AppDeps {
 
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
-    app ??= createApp(depsFor(env))
+    app ??= createApp(appDeps(env))
     return app.fetch(request, env, ctx)
+  },
+
+  /** Experiment jobs, and their dead letters (queue names ending in -dlq): worker/src/experiments. */
+  async queue(batch: QueueBatch<unknown>, env: Env): Promise<void> {
+    if (!env.DATABASE_URL) throw new Error('experiments need DATABASE_URL')
+    const d = appDeps(env)
+    const experiments = withAvailability(openExperimentStore(env.DATABASE_URL))
+    try {
+      if (batch.queue.endsWith('-dlq')) return await consumeDeadLetters(batch, experiments)
+      if (!d.origin) throw new Error('experiments need ORIGIN_URL (the generation origin)')
+      await consumeExperimentJobs(batch, {
+        experiments,
+        origin: d.origin,
+        tokenizer: d.tokenizer,
+        kernel: d.kernel,
+        masterSecret: env.WATERMARK_MASTER_SECRET,
+      })
+    } finally {
+      await experiments.close().catch(() => undefined)
+    }
   },
 }

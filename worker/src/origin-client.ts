@@ -3,7 +3,13 @@
 // handed on one by one as they arrive. It always asks the origin to stream, so a long generation
 // still answers within the first-byte timeout and a stalled one is noticed between tokens.
 import { z } from 'zod'
-import type { GenerateEvent, GenerateRequest } from '../../core/generation/protocol.ts'
+import type {
+  GenerateEvent,
+  GenerateRequest,
+  GenerateResult,
+  ScoreRequest,
+  ScoreResult,
+} from '../../core/generation/protocol.ts'
 import { signRequest } from '../../core/keys/request-signing.ts'
 import { CircuitBreaker, type BreakerOptions } from './circuit-breaker.ts'
 import { ApiError } from './errors.ts'
@@ -55,6 +61,10 @@ export interface OriginGeneration {
 export interface OriginClient {
   /** Starts a generation; throws OriginError when the origin is refused, down, busy or rejects it. */
   generate(request: GenerateRequest, signal?: AbortSignal): Promise<OriginGeneration>
+  /** Runs a generation to its end: the `done` result, or the OriginError of its `error` event. */
+  complete(request: GenerateRequest, signal?: AbortSignal): Promise<GenerateResult>
+  /** Per-token log-probabilities and perplexity of a text under the origin's model (POST /v1/score). */
+  score(request: ScoreRequest, signal?: AbortSignal): Promise<ScoreResult>
   /** Resolves when the origin's /health answers 2xx within the timeout. */
   health(): Promise<void>
   readonly breaker: CircuitBreaker
@@ -104,6 +114,14 @@ function parseEvent(event: string, data: string): GenerateEvent | null {
   if (!parsed.success) throw protocolError(`the origin sent a malformed "${event}" event`)
   return { event, data: parsed.data } as GenerateEvent
 }
+
+const ScoreResultSchema = z.object({
+  model: z.string(),
+  tokens: z.array(z.number().int()),
+  logprobs: z.array(z.number().nullable()),
+  entropies: z.array(z.number()),
+  perplexity: z.number().nullable(),
+})
 
 /** The error for an origin answer that is not an event stream, and whether it shows the origin alive. */
 function notAStream(res: Response, body: string): { error: OriginError; alive: boolean } {
@@ -304,6 +322,27 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
     throw error
   }
 
+  async function complete(request: GenerateRequest, signal?: AbortSignal): Promise<GenerateResult> {
+    const gen = await generate(request, signal)
+    for await (const ev of gen.events) {
+      if (ev.event === 'done') return ev.data
+      if (ev.event === 'error')
+        throw new OriginError(502, ev.data.error.code, `the origin failed: ${ev.data.error.message}`, 'error')
+    }
+    throw new OriginError(502, 'origin_stream_cut', 'the origin ended the stream before it finished', 'cut')
+  }
+
+  async function score(request: ScoreRequest, signal?: AbortSignal): Promise<ScoreResult> {
+    const controller = new AbortController()
+    signal?.addEventListener('abort', () => controller.abort(), { once: true })
+    const res = await send('POST', pathOf('/v1/score'), JSON.stringify(request), controller)
+    const body = await res.text().catch(() => '')
+    if (!res.ok) throw notAStream(res, body).error
+    const parsed = ScoreResultSchema.safeParse(JSON.parse(body || 'null'))
+    if (!parsed.success) throw protocolError('the origin sent a malformed score result')
+    return parsed.data
+  }
+
   async function health() {
     const controller = new AbortController()
     const res = await send('GET', pathOf('/health'), '', controller)
@@ -311,5 +350,5 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
     if (!res.ok) throw new Error(`origin health: HTTP ${res.status}`)
   }
 
-  return { generate, health, breaker }
+  return { generate, complete, score, health, breaker }
 }

@@ -1,0 +1,346 @@
+// The whole lab as `npm start` runs it (scripts/lab.ts: embedded PostgreSQL, Neon proxy, origin with
+// brown-lm, the worker under wrangler dev with its queues and static assets), started once for:
+// - start-up: the printed key works against /v1/detect, and text generated through the edge's
+//   OpenAI-compatible route carries the dev key's watermark;
+// - experiments end to end through the miniflare queue, the origin and Postgres: the README's small
+//   experiment via the CLI, a consumer crash mid-job and a dead-lettered job, cancellation;
+// - the Lab UI in headless Chromium (test/stack/browser.ts).
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { registerBrowserTests } from './stack/browser.ts'
+
+const labDir = mkdtempSync(join(tmpdir(), 'wmlab-start-'))
+const port = 18_000 + Math.floor(Math.random() * 2000)
+const pgPort = port + 3000
+const child = spawn('node_modules/.bin/tsx', ['scripts/lab.ts'], {
+  env: {
+    ...process.env,
+    LAB_DIR: labDir,
+    PORT: String(port),
+    LAB_PG_PORT: String(pgPort),
+    LAB_ORIGIN_PORT: String(port + 4000),
+  },
+  stdio: ['ignore', 'pipe', 'pipe'],
+  detached: true,
+})
+let output = ''
+child.stdout.on('data', (d) => (output += d))
+child.stderr.on('data', (d) => (output += d))
+
+interface Dev {
+  url: string
+  apiKey: string
+  keyId: string
+  tenantId: string
+  labDir: string
+}
+let dev: Dev
+
+beforeAll(async () => {
+  const file = join(labDir, 'dev.json')
+  const deadline = Date.now() + 170_000
+  while (!existsSync(file) && Date.now() < deadline && child.exitCode === null)
+    await new Promise((r) => setTimeout(r, 500))
+  if (!existsSync(file)) throw new Error(`the lab did not start:\n${output}`)
+  dev = { ...JSON.parse(readFileSync(file, 'utf8')), labDir }
+}, 200_000)
+
+afterAll(async () => {
+  // SIGINT is what Ctrl-C sends: the launcher stops the worker, the origin, the proxy and PostgreSQL.
+  if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGINT')
+  await new Promise((r) => child.once('exit', r))
+})
+
+const api = async <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => {
+  const r = await fetch(`${dev.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${dev.apiKey}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  })
+  const text = await r.text()
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`)
+  return (r.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : text) as T
+}
+
+/** RFC 4180: quoted fields may hold commas, quotes ("") and newlines (texts do). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = []
+  let row: string[] = []
+  let field = ''
+  let quoted = false
+  const endField = () => {
+    row.push(field)
+    field = ''
+  }
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"'
+        i++
+      } else if (ch === '"') quoted = false
+      else field += ch
+    } else if (ch === '"') quoted = true
+    else if (ch === ',') endField()
+    else if (ch === '\n') {
+      endField()
+      rows.push(row)
+      row = []
+    } else field += ch
+  }
+  if (field || row.length) {
+    endField()
+    rows.push(row)
+  }
+  return rows
+}
+
+/** `npx wmlab …` against the lab (found through LAB_DIR/dev.json), without blocking this process. */
+function cli(
+  args: string[],
+  timeoutMs: number,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn('node', ['bin/wmlab.js', ...args], { env: { ...process.env, LAB_DIR: labDir } })
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d) => (stdout += d))
+    p.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => p.kill(), timeoutMs)
+    p.on('close', (status) => {
+      clearTimeout(timer)
+      resolve({ status, stdout, stderr })
+    })
+  })
+}
+
+interface ExperimentView {
+  id: string
+  status: string
+  progress: { done: number; failed: number; retrying: number; total: number }
+  failures: { job: number; outcome: string; attempts: number; error: string | null }[]
+  metrics: {
+    comparison: { cell: number; attack: string; tpr: { alpha: number; value: number }[] }[]
+    falsePositives: { cell: number; human: { alpha: number; fpr: { value: number }; n: number }[] }[]
+    notes: string[]
+  } | null
+}
+
+async function waitFor(
+  id: string,
+  done: (e: ExperimentView) => boolean,
+  ms: number,
+): Promise<ExperimentView> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const e = await api<ExperimentView>('GET', `/v1/experiments/${id}`)
+    if (done(e) || Date.now() > deadline) return e
+    await new Promise((r) => setTimeout(r, 500))
+  }
+}
+const finished = (e: ExperimentView) => !['queued', 'running'].includes(e.status)
+
+describe('npm start', () => {
+  it('serves detection and watermarked generation with a bootstrapped dev key', async () => {
+    expect(dev.url).toBe(`http://127.0.0.1:${port}`)
+    const r = await fetch(`${dev.url}/v1/detect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${dev.apiKey}` },
+      body: JSON.stringify({ text: 'Hello from the start-up test.' }),
+    })
+    const body = await r.text()
+    expect(r.status, `${body}\n${output}`).toBe(200)
+    expect((JSON.parse(body) as { keyId: string }).keyId).toBe(dev.keyId)
+    expect(output).toContain('curl -s')
+    // The embedded PostgreSQL is behind the worker: /health reports it.
+    const health = (await (await fetch(`${dev.url}/health`)).json()) as {
+      checks: Record<string, { status: string }>
+    }
+    expect(health.checks.db.status).toBe('ok')
+    expect(health.checks.origin?.status).toBe('ok')
+
+    // generate through the edge (signed, forwarded to the origin), then detect at the edge
+    const gen = await fetch(`${dev.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${dev.apiKey}` },
+      body: JSON.stringify({
+        model: 'brown-lm',
+        messages: [{ role: 'user', content: 'The jury said' }],
+        max_tokens: 120,
+        seed: 7,
+      }),
+    })
+    const completion = await gen.text()
+    expect(gen.status, completion).toBe(200)
+    const parsed = JSON.parse(completion) as {
+      choices: { message: { content: string } }[]
+      usage: { completion_tokens: number }
+    }
+    expect(parsed.usage.completion_tokens).toBeGreaterThan(60)
+    const det = await fetch(`${dev.url}/v1/detect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${dev.apiKey}` },
+      body: JSON.stringify({ text: parsed.choices[0].message.content, keyId: dev.keyId }),
+    })
+    const verdict = (await det.json()) as { pValue: number; watermarked: boolean }
+    expect(verdict.watermarked, JSON.stringify(verdict)).toBe(true)
+    expect(verdict.pValue).toBeLessThan(1e-4)
+  })
+})
+
+describe('experiments through the queue, the origin and Postgres', () => {
+  it('runs the README experiment with the CLI (--watch) to completion; metrics match the export', async () => {
+    const run = await cli(['experiment', 'run', 'examples/experiment-small.json', '--watch'], 420_000)
+    expect(run.status, `${run.stderr}\n${output.slice(-3000)}`).toBe(0)
+    const result = JSON.parse(run.stdout) as {
+      id: string
+      status: string
+      progress: { done: number; total: number }
+    }
+    expect(result.status).toBe('completed')
+    expect(result.progress).toMatchObject({ done: 40, total: 40 })
+    // Progress went to stderr as lines (not a TTY), ending at 40/40.
+    expect(run.stderr).toMatch(/40\/40 jobs · 100%/)
+
+    const exp = await api<ExperimentView>('GET', `/v1/experiments/${result.id}`)
+    const metrics = exp.metrics!
+    // 2 cells × (none + 2 attacks)
+    expect(metrics.comparison).toHaveLength(6)
+    const csv = await api<string>('GET', `/v1/experiments/${result.id}/export?format=csv`)
+    const [header, ...rows] = parseCsv(csv)
+    // Per (sample, cell): watermarked none + 2 attacked, unwatermarked, human.
+    expect(rows).toHaveLength(40 * 5)
+    expect(rows.every((r) => r.length === header.length)).toBe(true)
+    const col = (name: string) => header.indexOf(name)
+    const keys = new Set(
+      rows.map((r) => [r[col('sample')], r[col('cell')], r[col('attack')], r[col('variant')]].join('|')),
+    )
+    expect(keys.size).toBe(200)
+    const jsonl = await api<string>('GET', `/v1/experiments/${result.id}/export?format=jsonl`)
+    expect(jsonl.trim().split('\n')).toHaveLength(200)
+
+    // The table's TPR at α = 1 % equals the share of exported watermarked texts with p ≤ 0.01.
+    for (const row of metrics.comparison) {
+      const mine = rows.filter(
+        (r) =>
+          Number(r[col('cell')]) === row.cell &&
+          r[col('attack')] === row.attack &&
+          r[col('variant')] === 'watermarked',
+      )
+      expect(mine).toHaveLength(20)
+      const hits = mine.filter((r) => Number(r[col('log_p_value')]) <= Math.log(0.01)).length
+      expect(row.tpr.find((t) => t.alpha === 0.01)!.value).toBeCloseTo(hits / 20, 10)
+    }
+    // Clean 64-token watermarked texts are detected; human texts mostly are not.
+    for (const row of metrics.comparison.filter((r) => r.attack === 'none'))
+      expect(row.tpr.find((t) => t.alpha === 0.01)!.value).toBeGreaterThanOrEqual(0.8)
+    for (const fp of metrics.falsePositives)
+      expect(fp.human.find((h) => h.alpha === 0.01)!.fpr.value).toBeLessThanOrEqual(0.15)
+    // 20 null texts per cell cannot verify α = 1e-5, and the metrics say so.
+    expect(metrics.notes.join('\n')).toMatch(/1e-5|0\.00001|1e-05/)
+  }, 480_000)
+
+  it('a consumer crash mid-job loses nothing and writes nothing twice; a failing job is dead-lettered', async () => {
+    const created = await api<ExperimentView>('POST', '/v1/experiments', {
+      name: 'faults',
+      grid: { schemes: [{ scheme: 'kgw-lefthash' }] },
+      samples: 6,
+      maxNewTokens: 16,
+      seed: 3,
+      faults: { crashOnce: [1, 4], failAlways: [3] },
+    })
+    const e = await waitFor(created.id, finished, 180_000)
+    expect(e.status).toBe('completed_with_failures')
+    expect(e.progress).toMatchObject({ done: 5, failed: 1, total: 6 })
+    expect(e.failures).toHaveLength(1)
+    expect(e.failures[0]).toMatchObject({ job: 3, outcome: 'failed' })
+    expect(e.failures[0].attempts).toBeGreaterThanOrEqual(3)
+    expect(e.failures[0].error).toMatch(/injected failure of job 3/)
+    const rows = (await api<string>('GET', `/v1/experiments/${created.id}/export?format=jsonl`))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { sample: number; variant: string })
+    // 5 finished jobs × (watermarked, unwatermarked, human), none twice; nothing from the failed job.
+    expect(rows).toHaveLength(15)
+    expect(rows.some((r) => r.sample === 3)).toBe(false)
+    // The crashed jobs really ran twice (their first attempt died after writing 2 rows).
+    const db = new pg.Client({ connectionString: `postgresql://lab:lab@127.0.0.1:${pgPort}/lab` })
+    await db.connect()
+    try {
+      const { rows: jobs } = await db.query(
+        'SELECT job, outcome, attempts FROM experiment_jobs WHERE experiment_id = $1 ORDER BY job',
+        [created.id],
+      )
+      const attempts = new Map(jobs.map((j) => [j.job as number, j.attempts as number]))
+      expect(attempts.get(1)).toBeGreaterThanOrEqual(2)
+      expect(attempts.get(4)).toBeGreaterThanOrEqual(2)
+    } finally {
+      await db.end()
+    }
+  }, 240_000)
+
+  it('cancel stops new jobs and keeps finished results', async () => {
+    const created = await api<ExperimentView>('POST', '/v1/experiments', {
+      name: 'to cancel',
+      grid: { schemes: [{ scheme: 'vllm-gumbel' }] },
+      samples: 400,
+      maxNewTokens: 16,
+    })
+    await waitFor(created.id, (e) => e.progress.done >= 2, 120_000)
+    const cancelled = await api<ExperimentView>('POST', `/v1/experiments/${created.id}/cancel`)
+    expect(cancelled.status).toBe('cancelled')
+    // Jobs already running may finish (a batch is at most 4); nothing new starts after that.
+    await new Promise((r) => setTimeout(r, 4000))
+    const settled = (await api<ExperimentView>('GET', `/v1/experiments/${created.id}`)).progress.done
+    expect(settled).toBeLessThanOrEqual(cancelled.progress.done + 4)
+    await new Promise((r) => setTimeout(r, 4000))
+    const later = await api<ExperimentView>('GET', `/v1/experiments/${created.id}`)
+    expect(later.progress.done).toBe(settled)
+    expect(later.status).toBe('cancelled')
+    expect(later.progress.done).toBeLessThan(400)
+  }, 180_000)
+
+  it('rejects bad specs with a clear 400 and unknown ids with 404', async () => {
+    const post = (body: unknown) =>
+      fetch(`${dev.url}/v1/experiments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${dev.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    const base = { name: 'x', grid: { schemes: [{ scheme: 'kgw-lefthash' }] }, samples: 2 }
+    for (const [body, pattern] of [
+      [{ ...base, samples: 0 }, /samples/],
+      [{ ...base, grid: { schemes: [{ scheme: 'nope' }] } }, /grid\.schemes\.0\.scheme/],
+      [{ ...base, model: 'gpt-9' }, /unknown model/],
+      [
+        {
+          ...base,
+          samples: 2000,
+          grid: { schemes: [{ scheme: 'kgw-lefthash', params: { gamma: [0.25, 0.5, 0.75] } }] },
+        },
+        /at most 5000/,
+      ],
+      [{ ...base, grid: { schemes: [{ scheme: 'kgw-lefthash', params: { gamma: [7] } }] } }, /gamma/],
+      [{ ...base, prompts: { source: 'jsonl', data: '{"prompt": "a"}\nnot json' } }, /line 2/],
+      [{ ...base, attacks: [{ name: 'word-deletion', strength: 2 }] }, /strength/],
+    ] as const) {
+      const r = await post(body)
+      const text = await r.text()
+      expect(r.status, text).toBe(400)
+      expect(JSON.parse(text).error.message).toMatch(pattern)
+    }
+    const missing = await fetch(`${dev.url}/v1/experiments/ex_000000000000000000000000`, {
+      headers: { authorization: `Bearer ${dev.apiKey}` },
+    })
+    expect(missing.status).toBe(404)
+  })
+})
+
+registerBrowserTests(() => dev)
