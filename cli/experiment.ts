@@ -162,7 +162,7 @@ export async function experimentCommand(
   if (!sub || !target)
     throw new ExperimentCliError(
       'missing_argument',
-      'usage: wmlab experiment run SPEC.json [--watch] | show ID | export ID --format csv|jsonl | cancel ID',
+      'usage: wmlab experiment run SPEC.json [--watch] | show ID | export ID --format csv|jsonl | cancel ID | resume ID',
     )
   const conn = connection(args)
   const interval = Number(args.interval ?? 1000)
@@ -211,7 +211,7 @@ export async function experimentCommand(
     default:
       throw new ExperimentCliError(
         'unknown_command',
-        `unknown experiment command "${sub}"; try run, show, export, cancel`,
+        `unknown experiment command "${sub}"; try run, show, export, cancel, resume`,
       )
   }
 }

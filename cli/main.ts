@@ -47,7 +47,7 @@ const HELP = `wmlab — LM Watermark Lab command line (JSON on stdout)
   wmlab greenlist --scheme vllm-redgreen --key K --gamma G --context a,b,c,d --candidate C
   wmlab gvalues --scheme synthid --hash table|2025 --keys k1,...,kn --ngram a,b,c,d,e
   wmlab experiment run SPEC.json [--watch] [--prompts F.jsonl]   create an experiment (progress bar with --watch)
-  wmlab experiment show ID | cancel ID | export ID --format csv|jsonl
+  wmlab experiment show ID | cancel ID | resume ID | export ID --format csv|jsonl
                against --url/--api-key, $WMLAB_URL/$WMLAB_API_KEY, or the running lab (.lab/dev.json)
   wmlab tenant create --name N [--store-text] [--database-url URL]   (default: $DATABASE_URL)
                creates a tenant and its first API key in PostgreSQL; the key is printed once

@@ -39,9 +39,13 @@ describe('origin/Dockerfile', () => {
   })
 
   it('runs on CUDA with the provider npm ci skips, and builds what the origin loads at start', () => {
-    expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).allowScripts['onnxruntime-node']).toBe(false)
+    expect(
+      JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).allowScripts['onnxruntime-node'],
+    ).toBe(false)
     expect(runtime).toMatch(/^FROM nvidia\/cuda:12\.\S+-cudnn-runtime/m)
-    expect(runtime).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js')
+    expect(runtime).toContain(
+      'ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js',
+    )
     expect(runtime).toMatch(/ORIGIN_DEVICE=cuda/)
     // The WASM kernel and the model folders' tokenizer files are build outputs, made in the build stage.
     expect(dockerfile).toMatch(/RUN npm run build:wasm && npm run build:models/)

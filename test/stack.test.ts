@@ -248,12 +248,20 @@ describe('experiments through the queue, the origin and Postgres', () => {
   }, 480_000)
 
   it('a consumer crash mid-job loses nothing and writes nothing twice; a failing job is dead-lettered', async () => {
+    // Also the attacks that need the origin (paraphrase, emoji) or human text (copy-paste).
+    const attacks = [
+      { name: 'paraphrase', strength: 0.5 },
+      { name: 'emoji', strength: 0.25 },
+      { name: 'copy-paste', strength: 0.5 },
+      { name: 'homoglyph', strength: 0.2 },
+    ]
     const created = await api<ExperimentView>('POST', '/v1/experiments', {
       name: 'faults',
       grid: { schemes: [{ scheme: 'kgw-lefthash' }] },
       samples: 6,
-      maxNewTokens: 16,
+      maxNewTokens: 24,
       seed: 3,
+      attacks,
       faults: { crashOnce: [1, 4], failAlways: [3] },
     })
     const e = await waitFor(created.id, finished, 180_000)
@@ -266,10 +274,27 @@ describe('experiments through the queue, the origin and Postgres', () => {
     const rows = (await api<string>('GET', `/v1/experiments/${created.id}/export?format=jsonl`))
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { sample: number; variant: string })
-    // 5 finished jobs × (watermarked, unwatermarked, human), none twice; nothing from the failed job.
-    expect(rows).toHaveLength(15)
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            sample: number
+            variant: string
+            attack: string
+            text: string
+            editFraction: number | null
+          },
+      )
+    // 5 finished jobs × (watermarked, unwatermarked, human, 4 attacked), none twice; nothing from the failed job.
+    expect(rows).toHaveLength(5 * 7)
     expect(rows.some((r) => r.sample === 3)).toBe(false)
+    for (const a of attacks) {
+      const attacked = rows.filter((r) => r.attack === `${a.name}@${a.strength}`)
+      expect(attacked, a.name).toHaveLength(5)
+      for (const r of attacked) expect(r.editFraction, a.name).toBeGreaterThan(0)
+    }
+    // The emoji attacker stripped every emoji the origin was made to write.
+    for (const r of rows.filter((r) => r.attack.startsWith('emoji@')))
+      expect(r.text).not.toMatch(/\p{Extended_Pictographic}/u)
     // The crashed jobs really ran twice (their first attempt died after writing 2 rows).
     const db = new pg.Client({ connectionString: `postgresql://lab:lab@127.0.0.1:${pgPort}/lab` })
     await db.connect()
@@ -305,6 +330,33 @@ describe('experiments through the queue, the origin and Postgres', () => {
     expect(later.progress.done).toBe(settled)
     expect(later.status).toBe('cancelled')
     expect(later.progress.done).toBeLessThan(400)
+  }, 180_000)
+
+  it('resume sends unfinished jobs again; jobs that run twice still count and write once', async () => {
+    const created = await api<ExperimentView>('POST', '/v1/experiments', {
+      name: 'resumed',
+      grid: { schemes: [{ scheme: 'unigram' }] },
+      samples: 4,
+      maxNewTokens: 12,
+    })
+    const resumed = await api<ExperimentView & { requeued: number }>(
+      'POST',
+      `/v1/experiments/${created.id}/resume`,
+    )
+    expect(resumed.requeued).toBeGreaterThan(0)
+    expect(resumed.requeued).toBeLessThanOrEqual(4)
+    const e = await waitFor(created.id, finished, 120_000)
+    expect(e.status).toBe('completed')
+    expect(e.progress).toMatchObject({ done: 4, failed: 0, total: 4 })
+    const rows = (await api<string>('GET', `/v1/experiments/${created.id}/export?format=jsonl`))
+      .trim()
+      .split('\n')
+    expect(rows).toHaveLength(4 * 3)
+    const again = await fetch(`${dev.url}/v1/experiments/${created.id}/resume`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${dev.apiKey}` },
+    })
+    expect(again.status).toBe(409)
   }, 180_000)
 
   it('rejects bad specs with a clear 400 and unknown ids with 404', async () => {

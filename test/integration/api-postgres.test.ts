@@ -81,4 +81,22 @@ describe('edge API on PostgreSQL', () => {
     expect(rows[0].text).toBeNull()
     expect(rows[0].text_hash).toMatch(/^[0-9a-f]{64}$/)
   })
+
+  it('rotates atomically: of concurrent rotations one creates the successor, the others get 409', async () => {
+    const t = (await call('POST', '/admin/tenants', 'admin', { name: 'rotator' })).body.apiKey
+    const key = (await call('POST', '/v1/keys', t, { scheme: 'kgw-lefthash', params: { gamma: 0.25 } })).body
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => call('POST', `/v1/keys/${key.id}/rotate`, t)),
+    )
+    const statuses = results.map((r) => r.status).sort()
+    expect(statuses).toEqual([201, 409, 409, 409, 409])
+    const created = results.find((r) => r.status === 201)!.body
+    expect(created).toMatchObject({ scheme: 'kgw-lefthash', params: { gamma: 0.25 }, status: 'active' })
+    expect(results.find((r) => r.status === 409)!.body.error.code).toBe('key_revoked')
+    const keys = (await call('GET', '/v1/keys', t)).body.keys as { id: string; status: string }[]
+    expect(keys.map((k) => k.status).sort()).toEqual(['active', 'revoked'])
+    // Rotating the revoked key again is refused; its successor rotates normally.
+    expect((await call('POST', `/v1/keys/${key.id}/rotate`, t)).status).toBe(409)
+    expect((await call('POST', `/v1/keys/${created.id}/rotate`, t)).status).toBe(201)
+  })
 })

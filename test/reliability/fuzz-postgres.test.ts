@@ -74,6 +74,7 @@ const WRITES = new Set([
   'POST /v1/keys/{id}/rotate',
   'POST /v1/experiments',
   'POST /v1/experiments/{id}/cancel',
+  'POST /v1/experiments/{id}/resume',
 ])
 
 // Read-only routes on PostgreSQL: fuzzed for 5xx, hangs and the envelope (fuzz-routes.test.ts cannot:

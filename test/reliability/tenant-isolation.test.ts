@@ -263,6 +263,7 @@ describe('tenant isolation (PostgreSQL, production driver)', () => {
     for (const [method, path] of [
       ['GET', (id: string) => `/v1/experiments/${id}`],
       ['POST', (id: string) => `/v1/experiments/${id}/cancel`],
+      ['POST', (id: string) => `/v1/experiments/${id}/resume`],
       ['GET', (id: string) => `/v1/experiments/${id}/export?format=csv`],
     ] as const) {
       const probe = await call(app, method, path(bExperiment), { key: a })
@@ -294,6 +295,7 @@ describe('tenant isolation (PostgreSQL, production driver)', () => {
       'post /v1/experiments',
       'get /v1/experiments/{id}',
       'post /v1/experiments/{id}/cancel',
+      'post /v1/experiments/{id}/resume',
       'get /v1/experiments/{id}/export',
     ])
     const routes = Object.entries<Record<string, unknown>>(doc.paths).flatMap(([p, ops]) =>

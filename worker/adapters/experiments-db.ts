@@ -149,6 +149,18 @@ export function experimentStore(pool: SqlPool) {
       return rows.length > 0
     },
 
+    /** Jobs neither done nor dead-lettered (queued, running, retrying, or lost), ascending. */
+    async unfinishedJobs(id: string, total: number): Promise<number[]> {
+      const { rows } = await q(
+        `SELECT j FROM generate_series(0, $2::int - 1) AS j
+         WHERE NOT EXISTS (SELECT 1 FROM experiment_jobs e
+                           WHERE e.experiment_id = $1 AND e.job = j AND e.outcome IN ('done', 'failed'))
+         ORDER BY j`,
+        [id, total],
+      )
+      return rows.map((r) => Number(r.j))
+    },
+
     /** Writes rows once: a retried job's rows conflict on the primary key and are skipped. */
     async insertSamples(id: string, rows: SampleRow[]) {
       if (rows.length === 0) return 0

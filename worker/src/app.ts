@@ -343,22 +343,21 @@ export function createApp(deps: AppDeps) {
       method: 'post',
       path: '/v1/keys/{id}/rotate',
       request: { params: KeyIdParam },
-      summary: 'Revoke a key and create its successor',
-      responses: { 201: json(KeySchema, 'The new key'), ...errors },
+      summary: 'Revoke an active key and create its successor, atomically',
+      responses: {
+        201: json(KeySchema, 'The new key'),
+        409: json(ErrorSchema, 'The key is already revoked'),
+        ...errors,
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      const old = keyOr404(await c.var.store.getKey(c.var.tenant.id, id), id)
-      await c.var.store.revokeKey(c.var.tenant.id, id)
+      // One transaction: concurrent rotations of a key cannot both create a successor.
+      const rec = await c.var.store.rotateKey(c.var.tenant.id, id, newId('wk'))
+      if (rec === 'already_revoked')
+        throw new ApiError(409, 'key_revoked', `key "${id}" is already revoked; create a new key instead`)
       forgetTenantKeys(c.var.tenant.id)
-      const rec = await c.var.store.createKey({
-        id: newId('wk'),
-        tenantId: old.tenantId,
-        scheme: old.scheme,
-        params: old.params,
-        tokenizer: old.tokenizer,
-      })
-      return c.json(publicKey(rec), 201)
+      return c.json(publicKey(keyOr404(rec, id)), 201)
     },
   )
 

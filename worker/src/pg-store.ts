@@ -1,5 +1,5 @@
 // The Store over Postgres (Neon serverless driver; tenant-scoped SQL in worker/adapters/db.ts).
-import { type Store as DbStore, openStore } from '../adapters/db.ts'
+import { type Store as DbStore, openStore, StoreError } from '../adapters/db.ts'
 import { withAvailability } from './db-availability.ts'
 import type { Store, WatermarkKeyRecord } from './store.ts'
 
@@ -29,6 +29,16 @@ export function postgresStore(db: DbStore, graceSeconds: number): Store {
     getKey: async (tenantId, keyId) => toRecord(await db.getWatermarkKey(tenantId, keyId)),
     revokeKey: async (tenantId, keyId) =>
       toRecord(await db.revokeWatermarkKey(tenantId, keyId, { graceSeconds })),
+    rotateKey: async (tenantId, keyId, successorId) => {
+      try {
+        const { created } = await db.rotateWatermarkKey(tenantId, keyId, { graceSeconds, newId: successorId })
+        return toRecord(created)
+      } catch (e) {
+        if (e instanceof StoreError && e.code === 'not_found') return null
+        if (e instanceof StoreError && e.code === 'conflict') return 'already_revoked'
+        throw e
+      }
+    },
     insertDetection: async (rec) => {
       await db.insertDetection(rec.tenantId, {
         id: rec.id,

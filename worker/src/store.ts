@@ -70,6 +70,16 @@ export interface Store {
   listKeys(tenantId: string): Promise<WatermarkKeyRecord[]>
   getKey(tenantId: string, keyId: string): Promise<WatermarkKeyRecord | null>
   revokeKey(tenantId: string, keyId: string): Promise<WatermarkKeyRecord | null>
+  /**
+   * Revokes an active key and creates its successor (same scheme, params, tokenizer) in one step:
+   * null when the tenant has no such key, 'already_revoked' when it is not active. Two concurrent
+   * rotations of one key create one successor.
+   */
+  rotateKey(
+    tenantId: string,
+    keyId: string,
+    successorId: string,
+  ): Promise<WatermarkKeyRecord | null | 'already_revoked'>
   insertDetection(rec: DetectionRecord): Promise<void>
   recordGeneration(rec: GenerationRecord): Promise<void>
   /** Releases per-request resources (the Postgres pool); called after the response via waitUntil. */
@@ -122,6 +132,19 @@ export class MemoryStore implements Store {
     if (!k) return null
     if (k.status === 'active') Object.assign(k, { status: 'revoked', revokedAt: new Date().toISOString() })
     return k
+  }
+  async rotateKey(tenantId: string, keyId: string, successorId: string) {
+    const old = await this.getKey(tenantId, keyId)
+    if (!old) return null
+    if (old.status !== 'active') return 'already_revoked' as const
+    await this.revokeKey(tenantId, keyId)
+    return this.createKey({
+      id: successorId,
+      tenantId,
+      scheme: old.scheme,
+      params: old.params,
+      tokenizer: old.tokenizer,
+    })
   }
   async insertDetection(rec: DetectionRecord) {
     this.detections.push(rec)

@@ -160,6 +160,13 @@ export function registerExperimentRoutes(app: OpenAPIHono<AppEnv>, deps: Experim
       c.var.waitUntil(store.close())
     }
   }
+  /** Sends job messages (ids only) in batches of 100, Queues' sendBatch limit. */
+  const enqueue = async (experimentId: string, jobs: number[]) => {
+    for (let start = 0; start < jobs.length; start += 100)
+      await deps.queue!.sendBatch(
+        jobs.slice(start, start + 100).map((job) => ({ body: { experimentId, job } })),
+      )
+  }
   const found = (e: ExperimentRecord | null, id: string) => {
     if (!e) throw new ApiError(404, 'experiment_not_found', `no experiment "${id}" for this tenant`)
     return e
@@ -273,6 +280,39 @@ export function registerExperimentRoutes(app: OpenAPIHono<AppEnv>, deps: Experim
         await withStore(c, async (store) => {
           const exp = found(await store.cancel(c.var.tenant.id, id), id)
           return view(exp, await store.failures(exp.id))
+        }),
+        200,
+      )
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/experiments/{id}/resume',
+      request: { params: IdParam },
+      summary: 'Send the unfinished jobs again (messages lost by a local queue, a stuck experiment)',
+      responses: {
+        200: json(ExperimentSchema, 'Experiment, with the number of jobs sent again'),
+        409: json(ErrorSchema, 'The experiment has finished'),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      return c.json(
+        await withStore(c, async (store) => {
+          const exp = found(await store.get(c.var.tenant.id, id), id)
+          if (exp.status !== 'queued' && exp.status !== 'running')
+            throw new ApiError(
+              409,
+              'experiment_finished',
+              `experiment "${id}" is ${exp.status}; nothing to resume`,
+            )
+          // Jobs are idempotent: one that is still queued and now runs twice writes its rows once.
+          const jobs = await store.unfinishedJobs(exp.id, exp.totalJobs)
+          await enqueue(exp.id, jobs)
+          return { ...view(exp, await store.failures(exp.id)), requeued: jobs.length }
         }),
         200,
       )
