@@ -159,6 +159,12 @@ describe('npm start', () => {
     expect(r.status, `${body}\n${output}`).toBe(200)
     expect((JSON.parse(body) as { keyId: string }).keyId).toBe(dev.keyId)
     expect(output).toContain('curl -s')
+    // The Lab UI is served as static assets with its security headers (worker/public/_headers).
+    const ui = await fetch(`${dev.url}/`)
+    expect(ui.status).toBe(200)
+    expect(await ui.text()).toContain('<title>')
+    expect(ui.headers.get('content-security-policy')).toContain("script-src 'self'")
+    expect(ui.headers.get('x-frame-options')).toBe('DENY')
     // The embedded PostgreSQL is behind the worker: /health reports it.
     const health = (await (await fetch(`${dev.url}/health`)).json()) as {
       checks: Record<string, { status: string }>

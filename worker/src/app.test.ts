@@ -189,3 +189,74 @@ describe('service routes', () => {
     expect(r.body.error.code).toBe('not_found')
   })
 })
+
+describe('HTTP hardening', () => {
+  it('every answer carries the security headers, errors included', async () => {
+    for (const [method, path] of [
+      ['GET', '/health'],
+      ['POST', '/v1/detect'],
+      ['GET', '/nope'],
+    ] as const) {
+      const res = await app.request(path, { method })
+      expect(res.headers.get('x-content-type-options'), path).toBe('nosniff')
+      expect(res.headers.get('x-frame-options'), path).toBe('SAMEORIGIN')
+      expect(res.headers.get('referrer-policy'), path).toBe('no-referrer')
+      expect(res.headers.get('strict-transport-security'), path).toMatch(/max-age=\d+/)
+    }
+  })
+
+  it('CORS: same-origin by default; only listed origins get a preflight answer they can use', async () => {
+    const preflight = (a: typeof app, origin: string) =>
+      a.request('/v1/detect', {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type',
+        },
+      })
+    const closed = await preflight(app, 'https://evil.example')
+    expect(closed.headers.get('access-control-allow-origin')).toBeNull()
+    const open = createApp({ ...deps, corsOrigins: ['https://lab.example'] })
+    const allowed = await preflight(open, 'https://lab.example')
+    expect(allowed.status).toBe(204)
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://lab.example')
+    expect(allowed.headers.get('access-control-allow-headers')).toMatch(/authorization/)
+    const other = await preflight(open, 'https://evil.example')
+    expect(other.headers.get('access-control-allow-origin')).toBeNull()
+    // A real request from the listed origin still needs its API key.
+    const noKey = await open.request('/v1/keys', { headers: { origin: 'https://lab.example' } })
+    expect(noKey.status).toBe(401)
+    expect(noKey.headers.get('access-control-allow-origin')).toBe('https://lab.example')
+  })
+})
+
+describe('detection-oracle limits', () => {
+  it('limits detections per client address across API keys, and only detections', async () => {
+    const limited = createApp({ ...deps, ipRateLimiter: memoryRateLimiter(3) })
+    const detect = (key: string, ip: string) =>
+      limited.request('/v1/detect', {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          'cf-connecting-ip': ip,
+        },
+        body: JSON.stringify({ text: 'one more query to the oracle' }),
+      })
+    // Two tenants' keys from one address share its budget.
+    expect((await detect(a, '203.0.113.7')).status).toBe(200)
+    expect((await detect(b, '203.0.113.7')).status).toBe(422) // B has no keys: counted all the same
+    expect((await detect(a, '203.0.113.7')).status).toBe(200)
+    const over = await detect(b, '203.0.113.7')
+    expect(over.status).toBe(429)
+    expect(over.headers.get('retry-after')).toMatch(/^\d+$/)
+    expect(((await over.json()) as any).error.message).toMatch(/per-address detection limit/)
+    // Another address is not affected; nor are other routes from the limited address.
+    expect((await detect(a, '198.51.100.2')).status).toBe(200)
+    const keys = await limited.request('/v1/keys', {
+      headers: { authorization: `Bearer ${a}`, 'cf-connecting-ip': '203.0.113.7' },
+    })
+    expect(keys.status).toBe(200)
+  })
+})

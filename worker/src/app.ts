@@ -4,6 +4,8 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { Scalar } from '@scalar/hono-api-reference'
 import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { cors } from 'hono/cors'
+import { secureHeaders } from 'hono/secure-headers'
 import { createScheme } from '../../core/schemes/registry.ts'
 import { auditBuffer } from './audit-buffer.ts'
 import { type DetectionDeps, detect, forgetTenantKeys } from './detection.ts'
@@ -12,7 +14,7 @@ import { type ExperimentDeps, registerExperimentRoutes } from './experiments/rou
 import { generateText } from './generation.ts'
 import { memoised, TtlMap } from './memo.ts'
 import { type MetricsOptions, metricsMiddleware, recordDependency, scrapeHandler } from './metrics/index.ts'
-import type { RateLimiter } from './rate-limit.ts'
+import type { RateLimiter, RateLimitResult } from './rate-limit.ts'
 import { newId, sha256Hex } from './keys.ts'
 import { chatCompletions, completions } from './openai-compat.ts'
 import type { OriginClient } from './origin-client.ts'
@@ -40,14 +42,27 @@ export interface AppDeps extends DetectionDeps {
   adminToken: string | null
   maxBodyBytes: number
   rateLimiter: RateLimiter
+  /** Detection requests per client address (cf-connecting-ip) across all its API keys. */
+  ipRateLimiter?: RateLimiter
   /** Dependency probes for /health: each resolves when healthy. */
   checks: Record<string, () => Promise<unknown>>
   /** The generation origin (per isolate: its circuit breaker lives here); without it, 503 origin_not_configured. */
   origin?: OriginClient | null
   /** Metrics flush target and /metrics scrape (the MetricsHub in Workers); absent in Node tests. */
   metrics?: MetricsOptions
+  /** Origins whose browser pages may call the API (CORS); the Lab UI is same-origin and needs none. */
+  corsOrigins?: string[]
   /** Experiments (Postgres + the experiments queue); without them /v1/experiments answers 503. */
   experiments?: ExperimentDeps
+}
+
+/** 429 with Retry-After when a limiter said no (null: the limiter failed, which fails open). */
+function refuseOver(limit: RateLimitResult | null, what: string) {
+  if (!limit || limit.success) return
+  const retryAfter = Math.max(1, Math.ceil((limit.reset - Date.now()) / 1000))
+  throw new ApiError(429, 'rate_limited', `${what} exceeded; retry in ${retryAfter} s`, {
+    'retry-after': String(retryAfter),
+  })
 }
 
 export type AppEnv = { Variables: { tenant: Tenant; store: Store; waitUntil: (p: Promise<unknown>) => void } }
@@ -126,6 +141,21 @@ export function createApp(deps: AppDeps) {
     }
   })
 
+  // Hardening for every API answer (nosniff, no framing, no referrer, HSTS). No CSP here: JSON is not
+  // rendered, and /docs loads its reference UI from a CDN; the Lab UI's CSP is in its _headers.
+  app.use('*', secureHeaders({ crossOriginResourcePolicy: 'same-origin', xXssProtection: false }))
+  // CORS: the Lab UI is same-origin; browsers elsewhere may call the API only from listed origins.
+  // Before auth, so preflights (no Authorization header) are answered rather than refused.
+  app.use(
+    '/v1/*',
+    cors({
+      origin: deps.corsOrigins ?? [],
+      allowHeaders: ['authorization', 'content-type'],
+      allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+      maxAge: 600,
+    }),
+  )
+
   app.use(
     '/v1/*',
     bodyLimit({
@@ -144,12 +174,15 @@ export function createApp(deps: AppDeps) {
     c.set('tenant', tenant)
     // Fails open: a limiter outage (Redis down) must not take detection down with it.
     const limit = await deps.rateLimiter.limit(keyHash, c.var.waitUntil).catch(() => null)
-    if (limit && !limit.success) {
-      const retryAfter = Math.max(1, Math.ceil((limit.reset - Date.now()) / 1000))
-      throw new ApiError(429, 'rate_limited', `rate limit exceeded; retry in ${retryAfter} s`, {
-        'retry-after': String(retryAfter),
-      })
-    }
+    refuseOver(limit, 'rate limit')
+    // Detection is an oracle: one client with many API keys is still one address (Cloudflare sets
+    // cf-connecting-ip; without it, e.g. in Node tests, only the per-key limit applies).
+    const ip = c.req.header('cf-connecting-ip')
+    if (ip && deps.ipRateLimiter && c.req.path.startsWith('/v1/detect'))
+      refuseOver(
+        await deps.ipRateLimiter.limit(`ip:${ip}`, c.var.waitUntil).catch(() => null),
+        'per-address detection limit',
+      )
     await next()
   })
 

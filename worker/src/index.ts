@@ -38,6 +38,8 @@ export interface Env {
   UPSTASH_REDIS_REST_TOKEN?: string
   /** Requests per API key per minute (default 600). */
   RATE_LIMIT_PER_MINUTE?: string
+  /** Detection requests per client address per minute, over all its keys (default 1200). */
+  RATE_LIMIT_PER_IP_PER_MINUTE?: string
   /** Metrics (ops/RUNBOOK.md): METRICS_HUB (Durable Object), secrets METRICS_SCRAPE_TOKEN,
    * OTLP_METRICS_URL, GRAFANA_INSTANCE_ID, GRAFANA_TOKEN; CF_VERSION_METADATA (version_metadata). */
   METRICS_SCRAPE_TOKEN?: string
@@ -49,6 +51,8 @@ export interface Env {
   ORIGIN_TIMEOUT_MS?: string
   /** Producer binding of the experiments queue (wrangler.toml [[queues.producers]]). */
   EXPERIMENT_QUEUE?: ExperimentQueue
+  /** Comma-separated origins allowed to call the API from browsers (CORS); empty: same-origin only. */
+  CORS_ORIGINS?: string
   /** "1" honours experiment specs' `faults` (the local lab and its tests only; never set in production). */
   ALLOW_FAULT_INJECTION?: string
   /** tokenizer.json / tokenizer_config.json as text bindings, e.g. TOKENIZER_QWEN3_JSON (tests). */
@@ -107,6 +111,7 @@ export function depsFor(env: Env): AppDeps {
       : null
   const cache: Cache = redis ? upstashCache(redis) : memoryCache()
   const perMinute = Number(env.RATE_LIMIT_PER_MINUTE ?? 600)
+  const perIpMinute = Number(env.RATE_LIMIT_PER_IP_PER_MINUTE ?? 1200)
   const origin = originFor(env)
   return {
     openStore: (waitUntil) =>
@@ -131,8 +136,15 @@ export function depsFor(env: Env): AppDeps {
     adminToken: env.ADMIN_TOKEN ?? null,
     maxBodyBytes: 1024 * 1024,
     rateLimiter: redis ? upstashRateLimiter(redis, perMinute) : memoryRateLimiter(perMinute),
+    ipRateLimiter: redis
+      ? upstashRateLimiter(redis, perIpMinute, 'wmlab:rl-ip')
+      : memoryRateLimiter(perIpMinute),
     metrics: metricsFromEnv(env),
     origin,
+    corsOrigins: (env.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
     experiments: {
       open: () => (databaseUrl ? withAvailability(openExperimentStore(databaseUrl)) : null),
       queue: env.EXPERIMENT_QUEUE ?? null,

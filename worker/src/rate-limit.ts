@@ -16,11 +16,11 @@ export interface RateLimiter {
   limit(identifier: string, waitUntil: (p: Promise<unknown>) => void): Promise<RateLimitResult>
 }
 
-export function upstashRateLimiter(redis: Redis, perMinute: number): RateLimiter {
+export function upstashRateLimiter(redis: Redis, perMinute: number, prefix = 'wmlab:rl'): RateLimiter {
   const rl = new Ratelimit({
     redis,
     limiter: Ratelimit.slidingWindow(perMinute, '60 s'),
-    prefix: 'wmlab:rl',
+    prefix,
     analytics: false,
     // Fails open after this long (the request is allowed), like a limiter error does in app.ts.
     timeout: REDIS_TIMEOUT_MS,
