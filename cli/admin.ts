@@ -4,7 +4,7 @@ import pg from 'pg'
 import { createStore, type SqlPool } from '../worker/adapters/db.ts'
 
 export interface TenantCreated {
-  tenant: { id: string; name: string; storeText: boolean }
+  tenant: { id: string; name: string; storeText: boolean; detectionDetail: 'full' | 'verdict' }
   /** Shown once; only its SHA-256 is stored. */
   apiKey: string
 }
@@ -13,13 +13,15 @@ export async function createTenant(
   databaseUrl: string,
   name: string,
   storeText = false,
+  detectionDetail: 'full' | 'verdict' = 'full',
 ): Promise<TenantCreated> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 })
   try {
     const store = createStore(pool as unknown as SqlPool)
-    const tenant = await store.createTenant({ name, storeText })
+    const tenant = await store.createTenant({ name, storeText, detectionDetail })
     const { key } = await store.createApiKey(tenant.id, { name: 'created by wmlab tenant create' })
-    return { tenant: { id: tenant.id, name: tenant.name, storeText: tenant.storeText }, apiKey: key }
+    const { id, storeText: stored, detectionDetail: detail } = tenant
+    return { tenant: { id, name: tenant.name, storeText: stored, detectionDetail: detail }, apiKey: key }
   } finally {
     await pool.end()
   }

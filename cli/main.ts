@@ -49,7 +49,8 @@ const HELP = `wmlab — LM Watermark Lab command line (JSON on stdout)
   wmlab experiment run SPEC.json [--watch] [--prompts F.jsonl]   create an experiment (progress bar with --watch)
   wmlab experiment show ID | cancel ID | resume ID | export ID --format csv|jsonl
                against --url/--api-key, $WMLAB_URL/$WMLAB_API_KEY, or the running lab (.lab/dev.json)
-  wmlab tenant create --name N [--store-text] [--database-url URL]   (default: $DATABASE_URL)
+  wmlab tenant create --name N [--store-text] [--verdict-only] [--database-url URL]   (default: $DATABASE_URL)
+               --verdict-only: its detections answer the verdict only (docs/security.md)
                creates a tenant and its first API key in PostgreSQL; the key is printed once
   wmlab tokenize --tokenizer ID (--text-file F | --text T) [--reference]
                token ids as a JSON array, no special tokens added; --reference: @huggingface/tokenizers
@@ -99,6 +100,7 @@ const options = {
   reference: { type: 'boolean' },
   name: { type: 'string' },
   'store-text': { type: 'boolean' },
+  'verdict-only': { type: 'boolean' },
   'database-url': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   url: { type: 'string' },
@@ -372,7 +374,12 @@ async function tenant(args: Args, positionals: string[]): Promise<unknown> {
   if (!url) throw new CliError('missing_option', '--database-url (or DATABASE_URL) is required')
   const { createTenant } = await import('./admin.ts')
   try {
-    return await createTenant(url, need(args, 'name'), args['store-text'] ?? false)
+    return await createTenant(
+      url,
+      need(args, 'name'),
+      args['store-text'] ?? false,
+      args['verdict-only'] ? 'verdict' : 'full',
+    )
   } catch (e) {
     // Never echo the URL: it may carry a password.
     throw new CliError(

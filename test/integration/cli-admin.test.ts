@@ -27,6 +27,13 @@ describe('wmlab tenant create', () => {
         await sha256Hex(created.apiKey),
       )
       expect(found?.tenant.id).toBe(created.tenant.id)
+      expect(found?.tenant.detectionDetail).toBe('full')
+      // --verdict-only is stored and comes back with the tenant at authentication.
+      const untrusted = await createTenant(db.url, 'untrusted', false, 'verdict')
+      const seen = await createStore(pool as unknown as SqlPool).findApiKeyByHash(
+        await sha256Hex(untrusted.apiKey),
+      )
+      expect(seen?.tenant.detectionDetail).toBe('verdict')
       const dump = JSON.stringify((await pool.query('SELECT * FROM api_keys')).rows)
       expect(dump).not.toContain(created.apiKey)
     } finally {

@@ -78,7 +78,7 @@ describe('Neon driver through the proxy, real PostgreSQL', () => {
 
   it('applies migrations once, then skips them (Neon driver and direct pg)', async () => {
     const first = await migrate(pool as unknown as MigrationPool)
-    const all = ['0001_init.sql', '0002_generations.sql', '0003_experiments.sql']
+    const all = ['0001_init.sql', '0002_generations.sql', '0003_experiments.sql', '0004_detection_detail.sql']
     expect(first).toEqual({ applied: all, skipped: [] })
     const second = await migrate(pool as unknown as MigrationPool)
     expect(second).toEqual({ applied: [], skipped: all })
@@ -120,7 +120,7 @@ describe('Neon driver through the proxy, real PostgreSQL', () => {
       const { rows } = await pool.query(
         `SELECT to_regclass('half_done') AS t, count(*)::int AS n FROM schema_migrations`,
       )
-      expect(rows[0]).toEqual({ t: null, n: 3 })
+      expect(rows[0]).toEqual({ t: null, n: 4 })
     } finally {
       await rm(dir, { recursive: true, force: true })
     }

@@ -24,6 +24,8 @@ export interface Tenant {
   id: string
   name: string
   storeText: boolean
+  /** 'verdict': detection answers carry the verdict only (docs/security.md). */
+  detectionDetail: 'full' | 'verdict'
   createdAt: string
 }
 
@@ -146,7 +148,7 @@ export function generateApiKey(): string {
   return API_KEY_PREFIX + b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
 }
 
-const TENANT_COLUMNS = 'id, name, store_text, created_at'
+const TENANT_COLUMNS = 'id, name, store_text, detection_detail, created_at'
 const API_KEY_COLUMNS = 'id, tenant_id, prefix, name, created_at, revoked_at'
 const WM_COLUMNS =
   'id, tenant_id, scheme, params, tokenizer, status, created_at, revoked_at, detectable_until, rotated_from'
@@ -156,6 +158,7 @@ function tenantRow(r: Record<string, unknown>): Tenant {
     id: String(r.id),
     name: String(r.name),
     storeText: r.store_text === true,
+    detectionDetail: r.detection_detail === 'verdict' ? 'verdict' : 'full',
     createdAt: iso(r.created_at),
   }
 }
@@ -232,7 +235,12 @@ function generationRow(r: Record<string, unknown>): StoredGeneration {
 export interface Store {
   /** Round trip to the database; resolves to the latency in ms (for /health). */
   ping(): Promise<number>
-  createTenant(input: { name: string; storeText?: boolean; id?: string }): Promise<Tenant>
+  createTenant(input: {
+    name: string
+    storeText?: boolean
+    detectionDetail?: 'full' | 'verdict'
+    id?: string
+  }): Promise<Tenant>
   getTenant(tenantId: string): Promise<Tenant | null>
   /** Returns the plaintext key once; only its SHA-256 is stored. */
   createApiKey(tenantId: string, input?: { name?: string }): Promise<{ key: string; apiKey: ApiKeyRecord }>
@@ -306,10 +314,11 @@ export function createStore(
       return performance.now() - start
     },
 
-    async createTenant({ name, storeText = false, id = newId('tn') }) {
+    async createTenant({ name, storeText = false, detectionDetail = 'full', id = newId('tn') }) {
       const { rows } = await q(
-        `INSERT INTO tenants (id, name, store_text) VALUES ($1, $2, $3) RETURNING ${TENANT_COLUMNS}`,
-        [id, name, storeText],
+        `INSERT INTO tenants (id, name, store_text, detection_detail) VALUES ($1, $2, $3, $4)
+         RETURNING ${TENANT_COLUMNS}`,
+        [id, name, storeText, detectionDetail],
       )
       return tenantRow(rows[0])
     },
@@ -343,7 +352,7 @@ export function createStore(
       if (!/^[0-9a-f]{64}$/.test(keyHash)) return null
       const { rows } = await q(
         `SELECT k.id, k.tenant_id, k.prefix, k.name, k.created_at, k.revoked_at,
-                t.name AS tenant_name, t.store_text, t.created_at AS tenant_created_at
+                t.name AS tenant_name, t.store_text, t.detection_detail, t.created_at AS tenant_created_at
          FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
          WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
         [keyHash],
@@ -356,6 +365,7 @@ export function createStore(
           id: r.tenant_id,
           name: r.tenant_name,
           store_text: r.store_text,
+          detection_detail: r.detection_detail,
           created_at: r.tenant_created_at,
         }),
       }

@@ -260,3 +260,44 @@ describe('detection-oracle limits', () => {
     expect(keys.status).toBe(200)
   })
 })
+
+describe('verdict-only tenants (detection-oracle mitigation)', () => {
+  it('get the verdict without p-value, statistic or per-token detail; full tenants are unchanged', async () => {
+    const boot = await call('POST', '/admin/tenants', {
+      key: ADMIN,
+      body: { name: 'untrusted', detectionDetail: 'verdict' },
+    })
+    expect(boot.status).toBe(201)
+    expect(boot.body.tenant.detectionDetail).toBe('verdict')
+    const v = boot.body.apiKey as string
+    await call('POST', '/v1/keys', { key: v, body: { scheme: 'kgw-lefthash' } })
+    const text = 'The committee said the report would be ready by Friday, and the vote followed.'
+    const body = { text, options: { perToken: true, windowed: true, dedup: true, normalize: true } }
+    const coarse = await call('POST', '/v1/detect', { key: v, body })
+    expect(coarse.status).toBe(200)
+    expect(Object.keys(coarse.body).sort()).toEqual([
+      'cache',
+      'detail',
+      'keyId',
+      'keysTried',
+      'scheme',
+      'tokens',
+      'watermarked',
+    ])
+    expect(coarse.body.detail).toBe('verdict')
+    const batch = await call('POST', '/v1/detect/batch', { key: v, body: { items: [body, { text: '' }] } })
+    expect(batch.body.results[0].pValue).toBeUndefined()
+    expect(batch.body.results[0].watermarked).toBe(false)
+    expect(batch.body.results[1].error.code).toBe('empty_text')
+    // A full tenant still gets everything.
+    const full = await call('POST', '/v1/detect', { key: a, body })
+    expect(full.body.pValue).toBeGreaterThan(0)
+    expect(full.body.perToken.length).toBeGreaterThan(0)
+    expect(full.body.detail).toBeUndefined()
+    const bad = await call('POST', '/admin/tenants', {
+      key: ADMIN,
+      body: { name: 'x', detectionDetail: 'some' },
+    })
+    expect(bad.status).toBe(400)
+  })
+})

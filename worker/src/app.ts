@@ -8,7 +8,7 @@ import { cors } from 'hono/cors'
 import { secureHeaders } from 'hono/secure-headers'
 import { createScheme } from '../../core/schemes/registry.ts'
 import { auditBuffer } from './audit-buffer.ts'
-import { type DetectionDeps, detect, forgetTenantKeys } from './detection.ts'
+import { type DetectionDeps, type DetectOutput, detect, forgetTenantKeys, verdictOnly } from './detection.ts'
 import { ApiError, describeZodError, errorBody, onError } from './errors.ts'
 import { type ExperimentDeps, registerExperimentRoutes } from './experiments/routes.ts'
 import { generateText } from './generation.ts'
@@ -55,6 +55,10 @@ export interface AppDeps extends DetectionDeps {
   /** Experiments (Postgres + the experiments queue); without them /v1/experiments answers 503. */
   experiments?: ExperimentDeps
 }
+
+/** The detection result as this tenant may see it: everything, or the verdict only. */
+const shown = (tenant: Tenant, out: DetectOutput) =>
+  tenant.detectionDetail === 'verdict' ? verdictOnly(out) : out
 
 /** 429 with Retry-After when a limiter said no (null: the limiter failed, which fails open). */
 function refuseOver(limit: RateLimitResult | null, what: string) {
@@ -207,7 +211,13 @@ export function createApp(deps: AppDeps) {
       responses: { 200: json(DetectionSchema, 'Detection result'), ...errors },
     }),
     async (c) =>
-      c.json(await detect(deps, c.var.store, c.var.tenant, c.req.valid('json'), c.var.waitUntil), 200),
+      c.json(
+        shown(
+          c.var.tenant,
+          await detect(deps, c.var.store, c.var.tenant, c.req.valid('json'), c.var.waitUntil),
+        ),
+        200,
+      ),
   )
 
   app.openapi(
@@ -228,7 +238,9 @@ export function createApp(deps: AppDeps) {
       const results = []
       for (const item of c.req.valid('json').items) {
         try {
-          results.push(await detect(deps, c.var.store, c.var.tenant, item, c.var.waitUntil))
+          results.push(
+            shown(c.var.tenant, await detect(deps, c.var.store, c.var.tenant, item, c.var.waitUntil)),
+          )
         } catch (e) {
           if (!(e instanceof ApiError)) throw e
           results.push(errorBody(e.code, e.message))
@@ -414,6 +426,8 @@ export function createApp(deps: AppDeps) {
           .max(200)
           .refine((s) => !s.includes('\u0000'), 'must not contain U+0000'),
         storeText: z.boolean().default(false),
+        /** 'verdict': its detection answers carry the verdict only (an untrusted tenant). */
+        detectionDetail: z.enum(['full', 'verdict']).default('full'),
       })
       .strict()
       .parse(
@@ -421,7 +435,7 @@ export function createApp(deps: AppDeps) {
           throw new ApiError(400, 'invalid_json', 'body is not valid JSON')
         }),
       )
-    const tenant = await c.var.store.createTenant(body.name, body.storeText)
+    const tenant = await c.var.store.createTenant(body.name, body.storeText, body.detectionDetail)
     const { key: apiKey } = await c.var.store.createApiKey(tenant.id)
     return c.json({ tenant, apiKey }, 201)
   })

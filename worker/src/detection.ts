@@ -51,6 +51,16 @@ export interface DetectOutput extends DetectionResult {
   normalization?: { removedInvisible: number; foldedHomoglyphs: number }
 }
 
+/**
+ * What a verdict-only tenant sees (tenants.detection_detail, docs/security.md): the decision and what
+ * it was about, without the p-value, statistic, per-token scores or windows that make each query a
+ * better oracle for learning a key.
+ */
+export function verdictOnly(out: DetectOutput) {
+  const { scheme, keyId, keysTried, tokens, watermarked, cache } = out
+  return { scheme, keyId, keysTried, tokens, watermarked, cache, detail: 'verdict' as const }
+}
+
 export async function buildScheme(
   deps: DetectionDeps,
   rec: WatermarkKeyRecord,

@@ -18,7 +18,7 @@ const toRecord = (k: Awaited<ReturnType<DbStore['getWatermarkKey']>>): Watermark
 export function postgresStore(db: DbStore, graceSeconds: number): Store {
   return {
     tenantForApiKeyHash: async (hash) => (await db.findApiKeyByHash(hash))?.tenant ?? null,
-    createTenant: (name, storeText) => db.createTenant({ name, storeText }),
+    createTenant: (name, storeText, detectionDetail) => db.createTenant({ name, storeText, detectionDetail }),
     createApiKey: async (tenantId) => {
       const { key, apiKey } = await db.createApiKey(tenantId)
       return { id: apiKey.id, key }

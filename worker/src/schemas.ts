@@ -48,14 +48,17 @@ export const DetectionSchema = z
     keyId: z.string(),
     keysTried: z.number().int(),
     tokens: z.number().int(),
-    scored: z.number().int(),
-    statistic: z.number(),
-    pValue: z.number(),
-    logPValue: z.number(),
+    // Absent for verdict-only tenants (detail: "verdict"; docs/security.md), as is everything below
+    // except watermarked and cache.
+    scored: z.number().int().optional(),
+    statistic: z.number().optional(),
+    pValue: z.number().optional(),
+    logPValue: z.number().optional(),
     zScore: z.number().optional(),
     watermarked: z.boolean(),
-    threshold: z.number(),
+    threshold: z.number().optional(),
     cache: z.enum(['hit', 'miss']),
+    detail: z.literal('verdict').optional(),
     perToken: z
       .array(
         z.object({

@@ -6,6 +6,8 @@ export interface Tenant {
   id: string
   name: string
   storeText: boolean
+  /** 'verdict': detection answers carry the verdict only, for tenants not trusted with more. */
+  detectionDetail: 'full' | 'verdict'
 }
 
 export interface WatermarkKeyRecord {
@@ -61,7 +63,11 @@ export interface GenerationRecord {
 export interface Store {
   /** Resolves an API key hash to its tenant (null when unknown or revoked). */
   tenantForApiKeyHash(hash: string): Promise<Tenant | null>
-  createTenant(name: string, storeText?: boolean): Promise<Tenant>
+  createTenant(
+    name: string,
+    storeText?: boolean,
+    detectionDetail?: Tenant['detectionDetail'],
+  ): Promise<Tenant>
   /** Creates an API key; the plaintext is returned once and only its SHA-256 is stored. */
   createApiKey(tenantId: string): Promise<{ id: string; key: string }>
   createKey(
@@ -99,8 +105,8 @@ export class MemoryStore implements Store {
     const k = this.apiKeys.get(hash)
     return k ? (this.tenants.get(k.tenantId) ?? null) : null
   }
-  async createTenant(name: string, storeText = false) {
-    const t = { id: `tn_${++this.seq}`, name, storeText }
+  async createTenant(name: string, storeText = false, detectionDetail: Tenant['detectionDetail'] = 'full') {
+    const t = { id: `tn_${++this.seq}`, name, storeText, detectionDetail }
     this.tenants.set(t.id, t)
     return t
   }

@@ -66,7 +66,7 @@ function legend(redGreen: boolean) {
 
 /** One line for a status region: the verdict and its p-value. */
 export const summary = (d: Detection) =>
-  `${d.watermarked ? 'Watermarked' : 'Not watermarked'}: p = ${formatP(d.logPValue)} (${d.scheme}, key ${d.keyId})`
+  `${d.watermarked ? 'Watermarked' : 'Not watermarked'}${d.logPValue === undefined ? '' : `: p = ${formatP(d.logPValue)}`} (${d.scheme}, key ${d.keyId})`
 
 export function renderDetection(d: Detection): HTMLElement {
   const perToken = d.perToken ?? []
@@ -80,18 +80,21 @@ export function renderDetection(d: Detection): HTMLElement {
       {
         class: `verdict ${d.watermarked ? 'yes' : 'no'}`,
         'data-verdict': d.watermarked ? 'watermarked' : 'not-watermarked',
-        'data-log-p': d.logPValue,
+        ...(d.logPValue === undefined ? {} : { 'data-log-p': d.logPValue }),
       },
       d.watermarked ? 'Watermarked' : 'Not watermarked',
     ),
     h(
       'dl',
       { class: 'stats' },
-      ...stat('p-value', formatP(d.logPValue)),
-      ...stat('threshold', `p ≤ ${formatP(Math.log(d.threshold))}`),
+      // Verdict-only API keys get no numbers (docs/security.md): say so rather than show blanks.
+      ...(d.logPValue === undefined
+        ? stat('detail', 'verdict only for this API key')
+        : stat('p-value', formatP(d.logPValue))),
+      ...(d.threshold === undefined ? [] : stat('threshold', `p ≤ ${formatP(Math.log(d.threshold))}`)),
       ...(d.zScore === undefined ? [] : stat('z-score', round(d.zScore, 2))),
-      ...stat('statistic', round(d.statistic)),
-      ...stat('tokens scored', `${d.scored} of ${d.tokens}`),
+      ...(d.statistic === undefined ? [] : stat('statistic', round(d.statistic))),
+      ...stat('tokens scored', d.scored === undefined ? `${d.tokens} tokens` : `${d.scored} of ${d.tokens}`),
       ...stat('scheme', d.scheme),
       ...stat('key', d.keyId),
     ),

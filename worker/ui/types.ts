@@ -9,21 +9,22 @@ export interface TokenScore {
   counted: boolean
 }
 
-/** POST /v1/detect (DetectionSchema). */
+/** POST /v1/detect (DetectionSchema). Verdict-only tenants (detail "verdict") get no numbers. */
 export interface Detection {
   scheme: string
   keyId: string
   tokens: number
-  scored: number
-  statistic: number
-  pValue: number
+  scored?: number
+  statistic?: number
+  pValue?: number
   /** ln p, finite where pValue underflows to 0. */
-  logPValue: number
+  logPValue?: number
   zScore?: number
   watermarked: boolean
   /** The p-value at or below which text counts as watermarked. */
-  threshold: number
+  threshold?: number
   perToken?: TokenScore[]
+  detail?: 'verdict'
 }
 
 /** GET /v1/keys (KeySchema). */
