@@ -17,6 +17,7 @@ import { createOriginMetrics } from './metrics.ts'
 import { generateRoute } from './routes/generate.ts'
 import { scoreRoute } from './routes/score.ts'
 import { requireSignature } from './signature.ts'
+import { type OriginTracing, traceRequests } from './tracing.ts'
 
 export interface OriginDeps {
   model: ModelSpec
@@ -37,6 +38,8 @@ export interface OriginDeps {
   kernel?: ScoringKernel
   /** Clock for signature staleness (tests). */
   now?: () => number
+  /** startOriginTracing's pipeline: when enabled, each /v1 request runs in a server span. */
+  tracing?: OriginTracing
 }
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -125,6 +128,8 @@ export function createOriginApp(deps: OriginDeps): Hono {
     c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   )
 
+  // Before the body limit and the signature check, so their refusals are traced too.
+  if (deps.tracing?.enabled) app.use('/v1/*', traceRequests({ route: routeOf }))
   app.use(
     '/v1/*',
     bodyLimit({

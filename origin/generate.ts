@@ -12,6 +12,7 @@ import type { ModelSpec } from '../models/registry.ts'
 import { CompletionText, type TokenPiece } from './completion-text.ts'
 import type { Engine } from './engine/types.ts'
 import { ApiError, ERROR_CODES } from './errors.ts'
+import { originTracer, recordSpanError } from './tracing.ts'
 
 /** A validated request, ready to run: ids, settled sampling and the seed actually used. */
 export interface GenerationPlan {
@@ -86,7 +87,8 @@ export interface RunDeps {
 
 /**
  * Runs one generation, yielding each token's piece as soon as it is final (see CompletionText) and
- * returning the outcome. Throws the signal's reason when cancelled.
+ * returning the outcome. Throws the signal's reason when cancelled. Traced as a `wmlab.generate` span
+ * (model, scheme, token counts, finish reason; never the prompt, the text or the key).
  */
 export async function* runGeneration(
   deps: RunDeps,
@@ -101,6 +103,14 @@ export async function* runGeneration(
   const eos = new Set(model.eosTokenIds)
   const minTokens = Math.min(sampling.minTokens ?? 0, sampling.maxTokens)
   const seq = engine.open()
+  const span = originTracer().startSpan('wmlab.generate', {
+    attributes: {
+      'wmlab.model': model.id,
+      'wmlab.scheme': plan.watermark?.scheme.name ?? 'none',
+      'wmlab.prompt_tokens': plan.promptIds.length,
+      'wmlab.max_tokens': sampling.maxTokens,
+    },
+  })
   const t0 = performance.now()
   let firstTokenMs = 0
   let finishReason: FinishReason = 'length'
@@ -133,9 +143,16 @@ export async function* runGeneration(
       }
     }
     yield* completion.flush()
+    span.setAttribute('wmlab.finish_reason', finishReason)
     return { text: completion.text, tokens: completion.tokens, finishReason, firstTokenMs }
+  } catch (err) {
+    recordSpanError(span, err)
+    throw err
   } finally {
     seq.release()
+    // also on a cancelled or failed run: the tokens chosen until then
+    span.setAttribute('wmlab.tokens', completion.tokens.length)
+    span.end()
   }
 }
 

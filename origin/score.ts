@@ -6,6 +6,7 @@ import type { TextTokenizer } from '../core/tokenizers/registry.ts'
 import type { ModelSpec } from '../models/registry.ts'
 import type { Engine } from './engine/types.ts'
 import { ApiError, ERROR_CODES } from './errors.ts'
+import { withSpan } from './tracing.ts'
 
 /** ln p(target) and the entropy (nats) of softmax(row), in float64; −Infinity logits count as p = 0. */
 export function logprobAndEntropy(row: Float32Array, target: number): { logprob: number; entropy: number } {
@@ -25,15 +26,30 @@ export function logprobAndEntropy(row: Float32Array, target: number): { logprob:
   return { logprob: row[target] - max - logZ, entropy: logZ - weighted / sum }
 }
 
+type ScoreDeps = { engine: Engine; model: ModelSpec; tokenizer: TextTokenizer }
+
 /**
- * The score of `request.text` after `request.context` (and the model's start ids).
+ * The score of `request.text` after `request.context` (and the model's start ids), in a
+ * `wmlab.score` span (model and token count; never the text).
  *
  * @example
  * const r = await scoreText({ engine, model, tokenizer }, { text: 'The jury said', context: '' })
  * r.perplexity // exp(−mean logprob)
  */
-export async function scoreText(
-  deps: { engine: Engine; model: ModelSpec; tokenizer: TextTokenizer },
+export function scoreText(
+  deps: ScoreDeps,
+  request: Pick<ScoreRequest, 'text' | 'context'>,
+  signal?: AbortSignal,
+): Promise<ScoreResult> {
+  return withSpan('wmlab.score', { 'wmlab.model': deps.model.id }, async (span) => {
+    const result = await scoreUntraced(deps, request, signal)
+    span.setAttribute('wmlab.tokens', result.tokens.length)
+    return result
+  })
+}
+
+async function scoreUntraced(
+  deps: ScoreDeps,
   request: Pick<ScoreRequest, 'text' | 'context'>,
   signal?: AbortSignal,
 ): Promise<ScoreResult> {

@@ -5,7 +5,7 @@
 // - experiments end to end through the miniflare queue, the origin and Postgres: the README's small
 //   experiment via the CLI, a consumer crash mid-job and a dead-lettered job, cancellation;
 // - the Lab UI in headless Chromium (test/stack/browser.ts).
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -399,6 +399,43 @@ describe('experiments through the queue, the origin and Postgres', () => {
     })
     expect(missing.status).toBe(404)
   })
+})
+
+describe('metrics of the running lab', () => {
+  // After the experiments above: the edge's aggregate (MetricsHub) and the origin's registry, scraped
+  // live, pass promtool's lint and carry the runbook's metrics, the experiments queue's included.
+  const promtool = spawnSync('promtool', ['--version']).status === 0
+  it.skipIf(!promtool && process.env.CI !== 'true')(
+    'a live scrape passes promtool check metrics',
+    async () => {
+      const edge = await fetch(`${dev.url}/metrics`, {
+        headers: { authorization: 'Bearer dev-metrics-token' },
+      })
+      expect(edge.status).toBe(200)
+      const edgeText = await edge.text()
+      for (const name of [
+        'http_requests_total{',
+        'http_request_duration_seconds_bucket{',
+        'watermark_detections_total{',
+        'watermark_generations_total{',
+        'cache_hits_total',
+        'queue_depth{queue="wmlab-experiments"}',
+        'queue_oldest_message_age_seconds{queue="wmlab-experiments"}',
+      ])
+        expect(edgeText, name).toContain(name)
+      const origin = await fetch(`http://127.0.0.1:${port + 4000}/metrics`)
+      expect(origin.status).toBe(200)
+      const originText = await origin.text()
+      expect(originText).toContain('model_loads_total')
+      for (const [what, text] of [
+        ['edge', edgeText],
+        ['origin', originText],
+      ]) {
+        const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })
+        expect(lint.status, `${what}: ${lint.stdout}${lint.stderr}`).toBe(0)
+      }
+    },
+  )
 })
 
 registerBrowserTests(() => dev)

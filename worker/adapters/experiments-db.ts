@@ -149,6 +149,16 @@ export function experimentStore(pool: SqlPool) {
       return rows.length > 0
     },
 
+    /** Jobs of queued and running experiments not yet done or dead-lettered: the queue's backlog. */
+    async backlog(): Promise<number> {
+      const { rows } = await q(
+        `SELECT coalesce(sum(e.total_jobs - (SELECT count(*) FROM experiment_jobs j
+                 WHERE j.experiment_id = e.id AND j.outcome IN ('done', 'failed'))), 0)::int AS n
+         FROM experiments e WHERE e.status IN ('queued', 'running')`,
+      )
+      return Number(rows[0].n)
+    },
+
     /** Jobs neither done nor dead-lettered (queued, running, retrying, or lost), ascending. */
     async unfinishedJobs(id: string, total: number): Promise<number[]> {
       const { rows } = await q(

@@ -256,6 +256,7 @@ export function createApp(deps: AppDeps) {
     tenant: c.var.tenant,
     waitUntil: c.var.waitUntil,
     signal: c.req.raw.signal,
+    traceparent: c.var.traceparent,
   })
 
   app.openapi(

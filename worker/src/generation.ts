@@ -28,6 +28,8 @@ export interface GenerationContext {
   waitUntil(p: Promise<unknown>): void
   /** The client's request signal: the origin's work stops when the client goes away. */
   signal?: AbortSignal
+  /** The edge's hop in the request's W3C trace (`c.var.traceparent`): the origin continues it. */
+  traceparent?: string
   endpoint: GenerationRecord['endpoint']
 }
 
@@ -136,7 +138,7 @@ export async function startGeneration(ctx: GenerationContext, request: GenerateR
 
   let upstream: Awaited<ReturnType<OriginClient['generate']>>
   try {
-    upstream = await ctx.origin.generate(request, ctx.signal)
+    upstream = await ctx.origin.generate(request, ctx.signal, { traceparent: ctx.traceparent })
   } catch (e) {
     const err = e instanceof OriginError ? e : null
     finish(err?.outcome ?? 'error', { errorCode: err?.code ?? 'internal_error' })

@@ -19,7 +19,13 @@ import { configureNeonForLocalProxy, isLoopbackDatabaseUrl } from '../adapters/n
 import { type AppDeps, createApp } from './app.ts'
 import { withAvailability } from './db-availability.ts'
 import { metricsFromEnv } from './metrics/workers.ts'
-import { consumeDeadLetters, consumeExperimentJobs, type QueueBatch } from './experiments/consumer.ts'
+import {
+  consumeDeadLetters,
+  consumeExperimentJobs,
+  type QueueBatch,
+  queueGauges,
+} from './experiments/consumer.ts'
+import { flushMetrics, recordQueue } from './metrics/index.ts'
 import type { ExperimentQueue } from './experiments/routes.ts'
 import { createOriginClient, type OriginClient } from './origin-client.ts'
 import { openPostgresStore } from './pg-store.ts'
@@ -176,11 +182,15 @@ export default {
   },
 
   /** Experiment jobs, and their dead letters (queue names ending in -dlq): worker/src/experiments. */
-  async queue(batch: QueueBatch<unknown>, env: Env): Promise<void> {
+  async queue(batch: QueueBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
     if (!env.DATABASE_URL) throw new Error('experiments need DATABASE_URL')
     const d = appDeps(env)
     const experiments = withAvailability(openExperimentStore(env.DATABASE_URL))
     try {
+      // queue_depth and the oldest message's age, per batch (ops/RUNBOOK.md "Experiments queue").
+      const gauges = await queueGauges(batch, experiments).catch(() => null)
+      if (gauges) recordQueue(batch.queue, gauges.depth, gauges.oldestAgeSeconds)
+      flushMetrics(d.metrics?.sink, (p) => ctx.waitUntil(p), true)
       if (batch.queue.endsWith('-dlq')) return await consumeDeadLetters(batch, experiments)
       if (!d.origin) throw new Error('experiments need ORIGIN_URL (the generation origin)')
       await consumeExperimentJobs(batch, {

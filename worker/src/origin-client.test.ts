@@ -4,7 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { GenerateRequestSchema } from '../../core/generation/protocol.ts'
 import { deadOriginUrl, type FakeOrigin, startFakeOrigin } from '../../test/fake-origin.ts'
+import { memoryCache } from '../adapters/cache.ts'
+import { createApp } from './app.ts'
 import { createOriginClient, OriginError } from './origin-client.ts'
+import { memoryRateLimiter } from './rate-limit.ts'
+import { MemoryStore } from './store.ts'
+import { continueTrace, formatTraceparent, parseTraceparent } from './trace-context.ts'
 
 const SECRET = 'origin-signing-secret-for-tests'
 const request = GenerateRequestSchema.parse({ prompt: 'The jury said', sampling: { seed: 3 } })
@@ -178,5 +183,95 @@ describe('circuit breaker on a failing origin', () => {
     await client().health()
     expect(fake.requests.at(-1)).toMatchObject({ method: 'GET', path: '/health', signature: null })
     await expect(client(await deadOriginUrl()).health()).rejects.toThrow()
+  })
+})
+
+describe('W3C trace context to the origin', () => {
+  const INCOMING = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+
+  /** A fetch that records each request's headers and then really sends it (to the fake origin). */
+  function recordingFetch() {
+    const sent: Headers[] = []
+    const recorder: typeof fetch = (input, init) => {
+      sent.push(new Headers(init?.headers))
+      return fetch(input, init)
+    }
+    return { sent, fetch: recorder }
+  }
+
+  it('sends the caller’s hop as `traceparent`; the signature still verifies', async () => {
+    fake.mode = 'ok'
+    const rec = recordingFetch()
+    const c = client(fake.url, { fetch: rec.fetch })
+    const hop = formatTraceparent(continueTrace(INCOMING))
+    await c.complete(request, undefined, { traceparent: hop })
+    await c.score({ text: 'x', context: '' }, undefined, { traceparent: hop }).catch(() => undefined)
+    expect(rec.sent.map((h) => h.get('traceparent'))).toEqual([hop, hop])
+    // the fake verifies with the real verifier: the added header is outside the signed parts
+    expect(fake.requests.slice(-2)).toMatchObject([
+      { path: '/v1/generate', signature: null },
+      { path: '/v1/score', signature: null },
+    ])
+    expect(parseTraceparent(hop)?.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736')
+  })
+
+  it('starts a fresh, valid trace per request when the caller has none (or an invalid one)', async () => {
+    fake.mode = 'ok'
+    const rec = recordingFetch()
+    const c = client(fake.url, { fetch: rec.fetch })
+    await c.complete(request)
+    await c.complete(request, undefined, { traceparent: 'not-a-traceparent' })
+    await c.health()
+    const sent = rec.sent.map((h) => parseTraceparent(h.get('traceparent')))
+    expect(sent.every((t) => t !== null && t.flags === 1)).toBe(true)
+    expect(new Set(sent.map((t) => t?.traceId)).size).toBe(3)
+  })
+
+  it('through the app: the client’s trace id reaches the origin, the response and the log line', async () => {
+    fake.mode = 'ok'
+    const rec = recordingFetch()
+    const store = new MemoryStore()
+    const lines: string[] = []
+    const unused = () => Promise.reject(new Error('generation needs no tokenizer or kernel'))
+    const app = createApp({
+      openStore: () => store,
+      cache: memoryCache(),
+      tokenizer: unused,
+      kernel: unused,
+      masterSecret: 'master-secret-for-tests-0123456789',
+      revokedGraceSeconds: 3600,
+      maxTokens: 8192,
+      adminToken: null,
+      maxBodyBytes: 256 * 1024,
+      rateLimiter: memoryRateLimiter(10_000),
+      checks: {},
+      origin: client(fake.url, { fetch: rec.fetch }),
+      metrics: { log: (line) => lines.push(line) },
+    })
+    const apiKey = (await store.createApiKey((await store.createTenant('T')).id)).key
+    const generate = (headers: Record<string, string>) =>
+      app.request('/v1/generate', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ prompt: 'The jury said', keyId: 'none' }),
+      })
+
+    const res = await generate({ traceparent: INCOMING })
+    expect(res.status).toBe(200)
+    const toOrigin = parseTraceparent(rec.sent.at(-1)!.get('traceparent'))
+    expect(toOrigin?.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736')
+    expect(toOrigin?.parentId).not.toBe('00f067aa0ba902b7')
+    expect(res.headers.get('traceparent')).toBe(rec.sent.at(-1)!.get('traceparent'))
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({
+      route: '/v1/generate',
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    })
+
+    const fresh = await generate({})
+    expect(fresh.status).toBe(200)
+    const started = parseTraceparent(rec.sent.at(-1)!.get('traceparent'))
+    expect(started).not.toBeNull()
+    expect(started?.traceId).not.toBe('4bf92f3577b34da6a3ce929d0e0e4736')
+    expect(JSON.parse(lines.at(-1)!).traceId).toBe(started?.traceId)
   })
 })

@@ -14,6 +14,7 @@ import { signRequest } from '../../core/keys/request-signing.ts'
 import { CircuitBreaker, type BreakerOptions } from './circuit-breaker.ts'
 import { ApiError } from './errors.ts'
 import { SseDecoder } from './sse.ts'
+import { continueTrace, formatTraceparent, parseTraceparent } from './trace-context.ts'
 
 /** How a generation ended, as recorded (generations.outcome). */
 export type GenerationOutcome =
@@ -51,6 +52,15 @@ export interface OriginClientOptions extends BreakerOptions {
   fetch?: typeof fetch
 }
 
+/** Per-call options of the origin client. */
+export interface OriginCallOptions {
+  /**
+   * The caller's W3C `traceparent` (the edge's hop, worker/src/trace-context.ts): sent on (as version
+   * 00), so the origin's spans join the caller's trace. Absent or invalid: a new trace starts here.
+   */
+  traceparent?: string
+}
+
 export interface OriginGeneration {
   /** The origin's events in order, ending with `done` or `error`; throws OriginError if cut. */
   events: AsyncGenerator<GenerateEvent>
@@ -60,11 +70,19 @@ export interface OriginGeneration {
 
 export interface OriginClient {
   /** Starts a generation; throws OriginError when the origin is refused, down, busy or rejects it. */
-  generate(request: GenerateRequest, signal?: AbortSignal): Promise<OriginGeneration>
+  generate(
+    request: GenerateRequest,
+    signal?: AbortSignal,
+    options?: OriginCallOptions,
+  ): Promise<OriginGeneration>
   /** Runs a generation to its end: the `done` result, or the OriginError of its `error` event. */
-  complete(request: GenerateRequest, signal?: AbortSignal): Promise<GenerateResult>
+  complete(
+    request: GenerateRequest,
+    signal?: AbortSignal,
+    options?: OriginCallOptions,
+  ): Promise<GenerateResult>
   /** Per-token log-probabilities and perplexity of a text under the origin's model (POST /v1/score). */
-  score(request: ScoreRequest, signal?: AbortSignal): Promise<ScoreResult>
+  score(request: ScoreRequest, signal?: AbortSignal, options?: OriginCallOptions): Promise<ScoreResult>
   /** Resolves when the origin's /health answers 2xx within the timeout. */
   health(): Promise<void>
   readonly breaker: CircuitBreaker
@@ -199,12 +217,23 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
   const breaker = new CircuitBreaker(options)
   const pathOf = (p: string) => `${base.pathname.replace(/\/$/, '')}${p}`
 
-  /** Sends a signed request; resolves at the response headers or throws OriginError (timeout / down). */
-  async function send(method: string, path: string, body: string, controller: AbortController) {
+  /**
+   * Sends a signed request; resolves at the response headers or throws OriginError (timeout / down).
+   * Every request carries a valid `traceparent`; the signature covers method, path and body only.
+   */
+  async function send(
+    method: string,
+    path: string,
+    body: string,
+    controller: AbortController,
+    call: OriginCallOptions = {},
+  ) {
+    const traceparent = formatTraceparent(parseTraceparent(call.traceparent) ?? continueTrace(null))
     const headers: Record<string, string> = {
       ...(await signRequest(options.signingSecret, method, path, body)),
       ...(body ? { 'content-type': 'application/json' } : {}),
       accept: 'text/event-stream, application/json',
+      traceparent,
     }
     let timedOut = false
     const timer = setTimeout(() => {
@@ -282,7 +311,11 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
     }
   }
 
-  async function generate(request: GenerateRequest, signal?: AbortSignal): Promise<OriginGeneration> {
+  async function generate(
+    request: GenerateRequest,
+    signal?: AbortSignal,
+    call?: OriginCallOptions,
+  ): Promise<OriginGeneration> {
     const refusal = breaker.admit()
     if (refusal)
       throw new OriginError(
@@ -307,6 +340,7 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
         pathOf('/v1/generate'),
         JSON.stringify({ ...request, stream: true }),
         controller,
+        call,
       )
     } catch (e) {
       settle((e as OriginError).outcome === 'cancelled' ? null : false)
@@ -322,8 +356,12 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
     throw error
   }
 
-  async function complete(request: GenerateRequest, signal?: AbortSignal): Promise<GenerateResult> {
-    const gen = await generate(request, signal)
+  async function complete(
+    request: GenerateRequest,
+    signal?: AbortSignal,
+    call?: OriginCallOptions,
+  ): Promise<GenerateResult> {
+    const gen = await generate(request, signal, call)
     for await (const ev of gen.events) {
       if (ev.event === 'done') return ev.data
       if (ev.event === 'error')
@@ -332,10 +370,14 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
     throw new OriginError(502, 'origin_stream_cut', 'the origin ended the stream before it finished', 'cut')
   }
 
-  async function score(request: ScoreRequest, signal?: AbortSignal): Promise<ScoreResult> {
+  async function score(
+    request: ScoreRequest,
+    signal?: AbortSignal,
+    call?: OriginCallOptions,
+  ): Promise<ScoreResult> {
     const controller = new AbortController()
     signal?.addEventListener('abort', () => controller.abort(), { once: true })
-    const res = await send('POST', pathOf('/v1/score'), JSON.stringify(request), controller)
+    const res = await send('POST', pathOf('/v1/score'), JSON.stringify(request), controller, call)
     const body = await res.text().catch(() => '')
     if (!res.ok) throw notAStream(res, body).error
     const parsed = ScoreResultSchema.safeParse(JSON.parse(body || 'null'))

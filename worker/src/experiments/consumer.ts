@@ -14,6 +14,8 @@ export interface ExperimentMessage {
 export interface QueueMessage<T> {
   readonly body: T
   readonly attempts: number
+  /** When the message was first sent. */
+  readonly timestamp?: Date
   ack(): void
   retry(options?: { delaySeconds?: number }): void
 }
@@ -33,6 +35,19 @@ const log = (level: string, msg: string, fields: Record<string, unknown>) =>
 
 /** Jobs of one batch run two at a time: the origin serves two generations at once. */
 const CONCURRENCY = 2
+
+/** What the consumer saw of its queue, for queue_depth / queue_oldest_message_age_seconds. */
+export async function queueGauges(
+  batch: QueueBatch<unknown>,
+  experiments: ExperimentStore,
+  now = Date.now(),
+): Promise<{ depth: number; oldestAgeSeconds: number }> {
+  const sent = batch.messages.map((m) => m.timestamp?.getTime() ?? now)
+  return {
+    depth: await experiments.backlog(),
+    oldestAgeSeconds: Math.max(0, (now - Math.min(now, ...sent)) / 1000),
+  }
+}
 
 export async function consumeExperimentJobs(batch: QueueBatch<unknown>, deps: JobDeps): Promise<void> {
   const touched = new Set<string>()

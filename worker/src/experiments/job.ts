@@ -18,6 +18,7 @@ import type { SampleRow, SampleVariant } from '../../../core/experiments/types.t
 import type { GenerateRequest, Sampling, WatermarkSpec } from '../../../core/generation/protocol.ts'
 import type { ScoringKernel } from '../../../core/kernel/types.ts'
 import { keyedScheme } from '../../../core/keys/watermark-key.ts'
+import { continueTrace, formatTraceparent } from '../trace-context.ts'
 import { normalizeText } from '../../../core/text/normalize.ts'
 import type { TextTokenizer } from '../../../core/tokenizers/registry.ts'
 import { summarizeExperiment } from '../../../core/metrics/index.ts'
@@ -93,18 +94,24 @@ export async function runJob(
     }
   }
   const started = performance.now()
+  // One trace per job: its generations and scorings at the origin share it.
+  const call = { traceparent: formatTraceparent(continueTrace(undefined)) }
   const generate = (wm: WatermarkSpec | null, s: Sampling = sampling, p = prompt) =>
     timed(
       'generate',
       async () =>
         (
-          await deps.origin.complete({
-            model: spec.model,
-            prompt: p,
-            sampling: s,
-            watermark: wm,
-            stream: true,
-          } as GenerateRequest)
+          await deps.origin.complete(
+            {
+              model: spec.model,
+              prompt: p,
+              sampling: s,
+              watermark: wm,
+              stream: true,
+            } as GenerateRequest,
+            undefined,
+            call,
+          )
         ).text,
     )
   const lengths = prefixLengths(spec)
@@ -121,7 +128,9 @@ export async function runJob(
       withPerplexity && text.trim()
         ? await timed(
             'score',
-            async () => (await deps.origin.score({ model: spec.model, text, context: prompt })).perplexity,
+            async () =>
+              (await deps.origin.score({ model: spec.model, text, context: prompt }, undefined, call))
+                .perplexity,
           )
         : null
     rows.push({

@@ -2,11 +2,22 @@
 // HTTP middleware counts requests and flushes the recorder to the MetricsHub through waitUntil.
 import type { Context, MiddlewareHandler } from 'hono'
 import { matchedRoutes } from 'hono/route'
+import { continueTrace, formatTraceparent } from '../trace-context.ts'
 import type { IngestResult, MetricsBatch, MetricsSink } from './batch.ts'
 import { MetricsRecorder } from './recorder.ts'
 
 export type { MetricsBatch, MetricsSink } from './batch.ts'
 export { MetricsRecorder } from './recorder.ts'
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /**
+     * The edge's hop in the request's W3C trace (worker/src/trace-context.ts), set by
+     * metricsMiddleware: what the origin client sends on, so the origin's spans join the trace.
+     */
+    traceparent: string
+  }
+}
 
 /** This isolate's recorder. Tests may read it; production code calls the record* functions. */
 export const metrics = new MetricsRecorder()
@@ -72,6 +83,8 @@ export interface RequestLog {
   level: 'info' | 'warn' | 'error'
   msg: 'request'
   requestId: string
+  /** The W3C trace id: the client's `traceparent`'s, or a new one (also sent to the origin). */
+  traceId: string
   tenantId: string | null
   method: string
   route: string
@@ -113,7 +126,11 @@ function waitUntilOf(c: Context): (p: Promise<unknown>) => void {
   }
 }
 
-/** Counts every request (method, route, status, duration, in flight) and flushes to the hub. */
+/**
+ * Counts every request (method, route, status, duration, in flight) and flushes to the hub. Also
+ * takes the edge's hop in the request's W3C trace: stored as `c.var.traceparent` for the origin
+ * client, answered in the `traceparent` response header, and logged as `traceId`.
+ */
 export function metricsMiddleware(opts: MetricsOptions = {}): MiddlewareHandler {
   return async (c, next) => {
     opts.onRequest?.()
@@ -121,11 +138,17 @@ export function metricsMiddleware(opts: MetricsOptions = {}): MiddlewareHandler 
     // Cloudflare's ray id ties the log line to the platform's own logs and traces.
     const requestId = c.req.header('cf-ray')?.slice(0, 64) ?? crypto.randomUUID()
     c.header('x-request-id', requestId)
+    const trace = continueTrace(c.req.header('traceparent'))
+    const traceparent = formatTraceparent(trace)
+    c.set('traceparent', traceparent)
     metrics.inFlight++
     let status = 500
     try {
       await next()
       status = c.res.status
+      // Set after the handler: headers set before it miss a Response a route builds itself (SSE).
+      c.header('traceparent', traceparent)
+      c.header('x-request-id', requestId)
     } finally {
       metrics.inFlight--
       const route = routeOf(c)
@@ -141,6 +164,7 @@ export function metricsMiddleware(opts: MetricsOptions = {}): MiddlewareHandler 
           level: status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info',
           msg: 'request',
           requestId,
+          traceId: trace.traceId,
           tenantId: tenant?.id ?? null,
           method,
           route,

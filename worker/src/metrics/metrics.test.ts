@@ -508,7 +508,7 @@ describe('HTTP middleware and the scrape route', () => {
 })
 
 describe('request logs', () => {
-  it('writes one JSON line per request with id, tenant, route, status and latency, and nothing else', async () => {
+  it('writes one JSON line per request with ids, tenant, route, status and latency, and nothing else', async () => {
     const lines: string[] = []
     const app = new Hono<{ Variables: { tenant: { id: string; name: string } } }>()
     app.use('*', metricsMiddleware({ log: (l) => lines.push(l) }))
@@ -522,20 +522,28 @@ describe('request logs', () => {
     })
     const res = await app.request('/v1/detect/x?text=private+words', {
       method: 'POST',
-      headers: { authorization: 'Bearer sk_live_secret', 'cf-ray': '8a1b2c3d4e5f-AMS' },
+      headers: {
+        authorization: 'Bearer sk_live_secret',
+        'cf-ray': '8a1b2c3d4e5f-AMS',
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      },
       body: JSON.stringify({ text: 'private words' }),
     })
     expect(res.headers.get('x-request-id')).toBe('8a1b2c3d4e5f-AMS')
+    // the edge's hop in the client's trace: same trace id, the edge's own span id
+    expect(res.headers.get('traceparent')).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/)
+    expect(res.headers.get('traceparent')).not.toContain('00f067aa0ba902b7')
     await app.request('/fail')
     expect(lines).toHaveLength(2)
     const first = JSON.parse(lines[0])
     expect(Object.keys(first).sort()).toEqual(
-      ['latencyMs', 'level', 'method', 'msg', 'requestId', 'route', 'status', 'tenantId'].sort(),
+      ['latencyMs', 'level', 'method', 'msg', 'requestId', 'route', 'status', 'tenantId', 'traceId'].sort(),
     )
     expect(first).toMatchObject({
       level: 'info',
       msg: 'request',
       requestId: '8a1b2c3d4e5f-AMS',
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
       tenantId: 'tn_123',
       method: 'POST',
       route: '/v1/detect/:id',
@@ -546,6 +554,9 @@ describe('request logs', () => {
     const second = JSON.parse(lines[1])
     expect(second).toMatchObject({ level: 'error', status: 500, tenantId: null, route: '/fail' })
     expect(second.requestId).toMatch(/^[0-9a-f-]{36}$/)
+    // no (valid) traceparent from the client: a new trace, also on an error answer
+    expect(second.traceId).toMatch(/^[0-9a-f]{32}$/)
+    expect(second.traceId).not.toBe(first.traceId)
   })
 })
 
