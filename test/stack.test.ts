@@ -432,7 +432,16 @@ describe('metrics of the running lab', () => {
         ['origin', originText],
       ]) {
         const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })
-        expect(lint.status, `${what}: ${lint.stdout}${lint.stderr}`).toBe(0)
+        // prom-client's default Node.js metrics name gauges *_total (nodejs_active_handles_total…): not
+        // ours to rename. Every other finding, and any parse error, fails.
+        const findings = `${lint.stdout}${lint.stderr}`
+          .split('\n')
+          .filter(
+            (l) =>
+              l.trim() && !/^nodejs_\w+_total non-counter metrics should not have "_total" suffix/.test(l),
+          )
+        expect(findings, what).toEqual([])
+        expect([0, 3], `${what}: promtool exit ${lint.status}`).toContain(lint.status)
       }
     },
   )

@@ -11,12 +11,6 @@ export function wrapInt64(x: bigint): bigint {
   return r >= TWO63 ? r - TWO64 : r
 }
 
-/** x mod 2^64 as an unsigned value. */
-export function wrapUint64(x: bigint): bigint {
-  const r = x % TWO64
-  return r < 0n ? r + TWO64 : r
-}
-
 /** The low 32 bits of x (two's complement for negative x), as a number. */
 export function lowU32(x: bigint): number {
   const r = x % TWO32

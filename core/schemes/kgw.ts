@@ -2,9 +2,8 @@
 // variants of the references: lm-watermarking `lefthash`/`selfhash`, HF `selfhash`, MarkLLM KGW.
 // Greenlist = randperm(V, seed)[0 : ⌊γV⌋]; detection is an exact binomial test of the green count.
 import { z } from 'zod'
-import { wrapInt64 } from '../prf/int64.ts'
-import { int64SeedMod, randperm, torchSeed } from '../prf/torch-mt19937.ts'
 import { countedMask, redGreenResult, toInt32 } from './detection.ts'
+import { KgwSeeder } from './kgw-seed.ts'
 import {
   contextWidthSchema,
   deltaSchema,
@@ -49,29 +48,12 @@ export const kgwParamsSchema = z
   .strict()
 export type KgwParams = z.input<typeof kgwParamsSchema>
 
-const TABLE_SIZE = 1_000_003
-const tableCache = new Map<string, Int32Array>()
-
-/** randperm(1_000_003) under the given seed: the hashint table of the self-hash PRFs. */
-function hashTable(seed: bigint): Int32Array {
-  const k = seed.toString()
-  let t = tableCache.get(k)
-  if (!t) {
-    t = randperm(seed, TABLE_SIZE)
-    tableCache.set(k, t)
-  }
-  return t
-}
-
-const I64 = wrapInt64
-
 export class KgwScheme implements WatermarkScheme {
   readonly vocabSize: number
   readonly pValueThreshold: number
   private readonly p: z.output<typeof kgwParamsSchema>
   private readonly greenCount: number
-  private readonly table: Int32Array | null
-  private readonly markllmPrf: Int32Array | null
+  private readonly seeder: KgwSeeder
   /** Built on first generation use (detection never needs it). */
   private oneSeed: OneSeedGreenlist | null = null
   /** Self-hash memo: seed · V + token → green (a pure function of both, so caching is exact). */
@@ -86,19 +68,17 @@ export class KgwScheme implements WatermarkScheme {
     this.vocabSize = this.p.vocabSize
     this.pValueThreshold = this.p.pValueThreshold
     this.greenCount = Math.floor(this.p.gamma * this.p.vocabSize)
-    const selfHash = this.p.seeding === 'selfhash' || this.p.seeding === 'hf-selfhash'
-    this.table = selfHash ? hashTable(this.p.tableSeed ?? this.p.hashKey) : null
-    this.markllmPrf = this.p.seeding === 'markllm' ? randperm(this.p.hashKey, this.p.vocabSize) : null
+    this.seeder = new KgwSeeder(this.p)
   }
 
   /** Self-hash variants put the scored token itself into its seed. */
   private get selfSalted(): boolean {
-    return this.table !== null
+    return this.seeder.selfSalted
   }
 
   /** Ids before the scored token that its seed needs. */
   private get lookback(): number {
-    return this.selfSalted ? this.p.contextWidth - 1 : this.p.contextWidth
+    return this.seeder.lookback
   }
 
   /**
@@ -106,36 +86,7 @@ export class KgwScheme implements WatermarkScheme {
    * `ids[end]` (self-hash) or follows ids[end − h .. end − 1] (left-hash).
    */
   seedAt(ids: ArrayLike<number>, end: number): bigint {
-    const key = this.p.hashKey
-    const h = this.p.contextWidth
-    switch (this.p.seeding) {
-      case 'lefthash': {
-        // additive_prf: Python ints (no int64 wrap): key · Σ context.
-        let sum = 0n
-        for (let i = end - h; i < end; i++) sum += BigInt(ids[i])
-        return pyMod(key * sum)
-      }
-      case 'markllm': {
-        // f_time: prf[(Π context) % V] with Python ints; seed = key · f.
-        let prod = 1n
-        for (let i = end - h; i < end; i++) prod *= BigInt(ids[i])
-        const f = this.markllmPrf![Number(pyModN(prod, BigInt(this.p.vocabSize)))]
-        return key * BigInt(f)
-      }
-      default: {
-        // anchored min-hash: min over the window (candidate included) of key·hashint(x_i)·hashint(candidate),
-        // as int64 tensor arithmetic that wraps; the min is over signed values.
-        const t = this.table!
-        const hashint = (x: number) => BigInt(t[((x % TABLE_SIZE) + TABLE_SIZE) % TABLE_SIZE] + 1)
-        const anchor = hashint(ids[end])
-        let min: bigint | null = null
-        for (let i = end - h + 1; i <= end; i++) {
-          const v = I64(I64(key * hashint(ids[i])) * anchor)
-          if (min === null || v < min) min = v
-        }
-        return int64SeedMod(min!)
-      }
-    }
+    return this.seeder.seed(ids, end)
   }
 
   detect(
@@ -146,30 +97,44 @@ export class KgwScheme implements WatermarkScheme {
     const n = tokens.length
     const lookback = this.lookback
     const seeds = new Uint32Array(n)
-    for (let i = lookback; i < n; i++) seeds[i] = torchSeed(this.seedAt(tokens, i))
-    const green = new Uint8Array(n)
-    this.deps.kernel.mtGreen(seeds, tokens, this.vocabSize, this.greenCount, green)
-    for (let i = 0; i < Math.min(lookback, n); i++) green[i] = 0
-    // De-duplicate by PRF input, not by n-gram: the green bit is a function of (seed, token) alone,
-    // and min-hash seeds collapse many n-grams onto one seed (often the candidate's own term), so
-    // n-gram de-duplication would still count the same Bernoulli draw many times and make the
-    // binomial p-value anti-conservative on natural text.
-    let first: Uint8Array | null = null
-    if (options.dedup ?? true) {
-      first = new Uint8Array(n)
-      const seen = new Map<number, Set<number>>()
-      for (let i = lookback; i < n; i++) {
-        let tokensForSeed = seen.get(seeds[i])
-        if (!tokensForSeed) {
-          tokensForSeed = new Set()
-          seen.set(seeds[i], tokensForSeed)
-        }
-        if (!tokensForSeed.has(tokens[i])) {
-          tokensForSeed.add(tokens[i])
-          first[i] = 1
-        }
+    this.seeder.seeds(tokens, seeds)
+    // The green bit is a function of (seed, token) alone, so the kernel runs once per distinct pair.
+    // De-duplication is by that PRF input too, not by n-gram: min-hash seeds collapse many n-grams onto
+    // one seed (often the candidate's own term), so n-gram de-duplication would still count the same
+    // Bernoulli draw many times and make the binomial p-value anti-conservative on natural text.
+    const slot = new Int32Array(n)
+    const pairSeeds = new Uint32Array(n)
+    const pairTokens = new Int32Array(n)
+    const isFirst = new Uint8Array(n)
+    const bySeed = new Map<number, Map<number, number>>()
+    let pairs = 0
+    for (let i = lookback; i < n; i++) {
+      let byToken = bySeed.get(seeds[i])
+      if (!byToken) {
+        byToken = new Map()
+        bySeed.set(seeds[i], byToken)
+      }
+      const known = byToken.get(tokens[i])
+      if (known !== undefined) slot[i] = known
+      else {
+        byToken.set(tokens[i], pairs)
+        pairSeeds[pairs] = seeds[i]
+        pairTokens[pairs] = tokens[i]
+        slot[i] = pairs++
+        isFirst[i] = 1
       }
     }
+    const pairGreen = new Uint8Array(pairs)
+    this.deps.kernel.mtGreen(
+      pairSeeds.subarray(0, pairs),
+      pairTokens.subarray(0, pairs),
+      this.vocabSize,
+      this.greenCount,
+      pairGreen,
+    )
+    const green = new Uint8Array(n)
+    for (let i = lookback; i < n; i++) green[i] = pairGreen[slot[i]]
+    const first = (options.dedup ?? true) ? isFirst : null
     return redGreenResult({
       scheme: this.name,
       tokens,
@@ -191,8 +156,8 @@ export class KgwScheme implements WatermarkScheme {
       flags.fill(0, 0, w.count)
       const n = history.length
       if (n >= this.lookback) {
-        if (this.selfSalted) this.selfSaltedFlags(history.slice(n - this.lookback), w, flags)
-        else this.greenFlags(torchSeed(this.seedAt(history, n)), w, flags)
+        if (this.selfSalted) this.selfSaltedFlags(history, w, flags)
+        else this.greenFlags(this.seeder.seed32(history, n), w, flags)
       }
       const token = sampleSoftmax(w, rng, flags, this.p.delta)
       history.push(token)
@@ -219,20 +184,22 @@ export class KgwScheme implements WatermarkScheme {
   }
 
   /** Self-salt: the top candidates are each tested under their own seed; the others are never biased. */
-  private selfSaltedFlags(window: number[], w: Candidates, flags: Uint8Array): void {
+  private selfSaltedFlags(history: readonly number[], w: Candidates, flags: Uint8Array): void {
     const top = topIds(w.logits.subarray(0, w.count), this.p.selfHashCandidates)
-    const seeds = new Uint32Array(top.length)
-    const ids = new Int32Array(top.length)
+    const count = top.length
+    const ids = new Int32Array(count)
+    for (let k = 0; k < count; k++) ids[k] = w.ids[top[k]]
+    const seeds = new Uint32Array(count)
+    this.seeder.anchoredSeeds(history, ids, count, seeds)
+    // Compact the memo misses to the front of seeds / ids for one kernel call.
     const todo: number[] = []
-    for (const j of top) {
-      const id = w.ids[j]
-      const seed = torchSeed(this.seedAt([...window, id], this.lookback))
-      const known = this.memo.get(seed * this.vocabSize + id)
-      if (known !== undefined) flags[j] = known
+    for (let k = 0; k < count; k++) {
+      const known = this.memo.get(seeds[k] * this.vocabSize + ids[k])
+      if (known !== undefined) flags[top[k]] = known
       else {
-        seeds[todo.length] = seed
-        ids[todo.length] = id
-        todo.push(j)
+        seeds[todo.length] = seeds[k]
+        ids[todo.length] = ids[k]
+        todo.push(top[k])
       }
     }
     if (todo.length === 0) return
@@ -358,11 +325,4 @@ function twist(s: Int32Array): void {
   }
   const y = (s[MT_N - 1] & UPPER_MASK) | (s[0] & LOWER_MASK)
   s[MT_N - 1] = s[MT_M - 1] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A)
-}
-
-const U64 = (1n << 64n) - 1n
-const pyMod = (x: bigint) => pyModN(x, U64)
-function pyModN(x: bigint, m: bigint): bigint {
-  const r = x % m
-  return r < 0n ? r + m : r
 }
