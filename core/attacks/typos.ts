@@ -1,9 +1,8 @@
 // Misspells ⌊strength · N⌋ of the N words (among those with a letter), one typo each: swap two
 // adjacent letters, drop a letter, double one, or hit a neighbouring QWERTY key.
-import { seededRng } from '../rng.ts'
 import type { Rng } from '../schemes/types.ts'
 import { checkStrength, type TextAttack } from './types.ts'
-import { pick, rebuildWords, sampleWhere, wordSpans } from './words.ts'
+import { pick, rewriteWords } from './words.ts'
 
 const ROWS = ['qwertyuiop', 'asdfghjkl', 'zxcvbnm']
 
@@ -52,12 +51,6 @@ export const typos: TextAttack = {
   unit: 'words',
   apply(text, { seed, strength }) {
     checkStrength(this.name, strength)
-    const rng = seededRng(seed)
-    const spans = wordSpans(text)
-    const chosen = new Set(
-      sampleWhere(rng, spans, Math.floor(strength * spans.length), (s) => hasLetter(s.text)),
-    )
-    const edited = rebuildWords(text, spans, (i, w) => (chosen.has(i) ? misspell(rng, w) : w))
-    return { text: edited, editFraction: spans.length ? chosen.size / spans.length : 0 }
+    return rewriteWords(text, seed, strength, hasLetter, (w, rng) => misspell(rng, w))
   },
 }

@@ -1,6 +1,8 @@
 // Shared helpers: whitespace words with their offsets, rebuilding text after word edits, and seeded
 // choices. Words are whitespace-separated runs, punctuation included, as the attack papers count them.
+import { seededRng } from '../rng.ts'
 import type { Rng } from '../schemes/types.ts'
+import type { AttackResult } from './types.ts'
 
 export interface WordSpan {
   text: string
@@ -70,4 +72,25 @@ export function sampleWhere<T>(
 ): number[] {
   const idx = items.flatMap((x, i) => (eligible(x) ? [i] : []))
   return sampleIndices(rng, idx.length, k).map((j) => idx[j])
+}
+
+/**
+ * The word-level edit most attacks share: ⌊strength·N⌋ randomly chosen words among those `eligible`
+ * accepts (all of them when fewer qualify) are replaced by `rewrite(word, rng)`; the edit fraction is
+ * rewritten words / all words.
+ */
+export function rewriteWords(
+  text: string,
+  seed: number,
+  strength: number,
+  eligible: (word: string) => boolean,
+  rewrite: (word: string, rng: Rng) => string,
+): AttackResult {
+  const rng = seededRng(seed)
+  const spans = wordSpans(text)
+  const chosen = new Set(
+    sampleWhere(rng, spans, Math.floor(strength * spans.length), (s) => eligible(s.text)),
+  )
+  const edited = rebuildWords(text, spans, (i, word) => (chosen.has(i) ? rewrite(word, rng) : word))
+  return { text: edited, editFraction: spans.length ? chosen.size / spans.length : 0 }
 }
