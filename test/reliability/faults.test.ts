@@ -371,7 +371,7 @@ describe('(c) migrations', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase()
-    pool = new pg.Pool({ connectionString: db.url, max: 2 })
+    pool = quietPool(db.url, 2)
     dir = await mkdtemp(join(tmpdir(), 'wmlab-migrations-'))
     await cp(MIGRATIONS_DIR, dir, { recursive: true })
     proxy = await startNeonProxy({ log: () => {} })
@@ -441,8 +441,8 @@ describe('(c) migrations', () => {
 
   it('two runners at once on a fresh database apply each migration exactly once', async () => {
     const fresh = await createTestDatabase()
-    const p1 = new pg.Pool({ connectionString: fresh.url, max: 1 })
-    const p2 = new pg.Pool({ connectionString: fresh.url, max: 1 })
+    const p1 = quietPool(fresh.url, 1)
+    const p2 = quietPool(fresh.url, 1)
     try {
       const [r1, r2] = await Promise.all([
         migrate(p1 as unknown as MigrationPool),
@@ -458,6 +458,16 @@ describe('(c) migrations', () => {
     }
   })
 })
+
+/**
+ * A pool whose idle clients may be cut by the server (DROP DATABASE … WITH (FORCE) at teardown, while
+ * a client is still being released): without a listener that 'error' event is an uncaught exception.
+ */
+function quietPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max })
+  pool.on('error', () => {})
+  return pool
+}
 
 async function recordedMigrations(pool: pg.Pool): Promise<{ name: string }[]> {
   return (await pool.query('SELECT name FROM schema_migrations ORDER BY name')).rows
