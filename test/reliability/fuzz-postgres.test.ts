@@ -6,7 +6,6 @@
 // text reaches the database).
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { OriginClient } from '../../worker/src/origin-client.ts'
 import { bodies, fuzzContext, pathIds, type RouteTarget, routeTargets } from './arbitraries.ts'
 import {
   ADMIN_TOKEN,
@@ -14,7 +13,7 @@ import {
   call,
   createApp,
   envelopeProblems,
-  fakeOrigin,
+  countingOrigin,
   openApi,
   postgresDeps,
   postgresFixture,
@@ -27,19 +26,12 @@ let fx: Awaited<ReturnType<typeof postgresFixture>>
 let deps: ReturnType<typeof postgresDeps>
 let app: App
 let doc: any
-let originCalls = 0
+let origin: ReturnType<typeof countingOrigin>
 
 beforeAll(async () => {
   fx = await postgresFixture()
-  const origin = fakeOrigin()
-  const counting: OriginClient = {
-    ...origin,
-    generate: (...args) => {
-      originCalls++
-      return origin.generate(...args)
-    },
-  }
-  deps = postgresDeps(fx.url, { origin: counting })
+  origin = countingOrigin()
+  deps = postgresDeps(fx.url, { origin })
   app = createApp(deps)
   doc = await openApi(app)
 })
@@ -117,7 +109,7 @@ describe('fuzzing the routes that write, on PostgreSQL', () => {
         target.hasId ? pathIds(ctx.interesting) : fc.constant(''),
       )
       let misses = 0 // detections computed (not from the cache): each writes one audit row
-      const callsBefore = originCalls
+      const callsBefore = origin.calls
       const statuses: Record<number, number> = {}
       const result = await fc.check(
         fc.asyncProperty(arb, async ([body, id]) => {
@@ -152,7 +144,7 @@ describe('fuzzing the routes that write, on PostgreSQL', () => {
       )
       // 0 lost: one row per computed detection, one per generation the origin was asked for.
       expect(rows.detections, target.route).toBe(misses)
-      expect(rows.generations, target.route).toBe(originCalls - callsBefore)
+      expect(rows.generations, target.route).toBe(origin.calls - callsBefore)
     }
   })
 })

@@ -243,6 +243,22 @@ export function postgresDeps(
   }
 }
 
+/** fakeOrigin() that counts the generations it was asked for (`calls`). */
+export function countingOrigin(): OriginClient & { readonly calls: number } {
+  const origin = fakeOrigin()
+  let calls = 0
+  return {
+    ...origin,
+    generate: (...args) => {
+      calls++
+      return origin.generate(...args)
+    },
+    get calls() {
+      return calls
+    },
+  }
+}
+
 /** Polls until `check` resolves true (effects written after the response, through waitUntil). */
 export async function until(check: () => Promise<boolean>, timeoutMs = 10_000, stepMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs

@@ -6,14 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadTokenizer } from '../../cli/tokenizers-node.ts'
 import { buildScheme } from '../../worker/src/detection.ts'
-import type { OriginClient } from '../../worker/src/origin-client.ts'
 import { generate } from '../simulated-lm.ts'
 import {
   type App,
   call,
   createApp,
   envelopeProblems,
-  fakeOrigin,
+  countingOrigin,
   newTenant,
   openApi,
   postgresDeps,
@@ -25,7 +24,7 @@ let fx: Awaited<ReturnType<typeof postgresFixture>>
 let app: App
 let deps: ReturnType<typeof postgresDeps>
 let doc: any
-let originCalls = 0
+let origin: ReturnType<typeof countingOrigin>
 let a: string // tenant A's API key (the prober)
 let b: string // tenant B's API key (the target)
 const bKeys: { active: string; revoked: string; rotatedTo: string } = {
@@ -39,15 +38,8 @@ const ghost = (i: number) => `wk_${String(i).padStart(24, '0')}`
 
 beforeAll(async () => {
   fx = await postgresFixture()
-  const origin = fakeOrigin()
-  const counting: OriginClient = {
-    ...origin,
-    generate: (...args) => {
-      originCalls++
-      return origin.generate(...args)
-    },
-  }
-  deps = postgresDeps(fx.url, { origin: counting })
+  origin = countingOrigin()
+  deps = postgresDeps(fx.url, { origin })
   app = createApp(deps)
   doc = await openApi(app)
   a = await newTenant(app, 'tenant A')
@@ -227,7 +219,7 @@ describe('tenant isolation (PostgreSQL, production driver)', () => {
   ]
   it.each(generationBodies)('generation %s with B’s key is 404 like a missing key', async (path, body) => {
     if (!doc.paths[path]?.post) return // not built yet (the OpenAPI document says which routes exist)
-    const callsBefore = originCalls
+    const callsBefore = origin.calls
     for (const [theirs, none] of pairs()) {
       for (const stream of [false, true]) {
         const probe = await call(app, 'POST', path, { key: a, body: { ...(body(theirs) as object), stream } })
@@ -237,11 +229,11 @@ describe('tenant isolation (PostgreSQL, production driver)', () => {
         expect(shape(probe, theirs)).toEqual(shape(missing, none))
       }
     }
-    expect(originCalls).toBe(callsBefore)
+    expect(origin.calls).toBe(callsBefore)
     // A's own key works on the same route (the 404s above are about ownership, not the body shape).
     const own = await call(app, 'POST', path, { key: a, body: body(aKey) })
     expect(own.status, own.text).toBe(200)
-    expect(originCalls).toBe(callsBefore + 1)
+    expect(origin.calls).toBe(callsBefore + 1)
   })
 
   it('no generation row ever names another tenant’s key', async () => {
