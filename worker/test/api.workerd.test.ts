@@ -2,6 +2,10 @@
 import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 
+// The key is random per run; at vLLM's default p <= 0.01 one run in a hundred would call this human
+// text watermarked. At 1e-9 a false call means a real bug.
+const STRICT = { pValueThreshold: 1e-9 }
+
 const post = (path: string, body: unknown, key?: string) =>
   SELF.fetch(`http://lab.test${path}`, {
     method: 'POST',
@@ -17,7 +21,7 @@ describe('worker in workerd', () => {
     const t = await post('/admin/tenants', { name: 'edge' }, 'dev-admin-token')
     expect(t.status).toBe(201)
     const { apiKey } = (await t.json()) as { apiKey: string }
-    const k = await post('/v1/keys', { scheme: 'vllm-gumbel', tokenizer: 'qwen3' }, apiKey)
+    const k = await post('/v1/keys', { scheme: 'vllm-gumbel', tokenizer: 'qwen3', params: STRICT }, apiKey)
     expect(k.status).toBe(201)
     const d = await post(
       '/v1/detect',

@@ -6,6 +6,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 
 const SCRAPE_TOKEN = 'dev-metrics-token' // wrangler.toml [vars], local development only
 
+// The key is random per run; at vLLM's default p <= 0.01 one run in a hundred would call this human
+// text watermarked. At 1e-9 a false call means a real bug.
+const STRICT = { pValueThreshold: 1e-9 }
+
 const post = (path: string, body: unknown, key?: string) =>
   SELF.fetch(`http://lab.test${path}`, {
     method: 'POST',
@@ -48,7 +52,9 @@ describe('metrics in workerd', () => {
   it('counts requests, detections and cache lookups, aggregated with other isolates by the hub', async () => {
     const t = await post('/admin/tenants', { name: 'metrics' }, 'dev-admin-token')
     const { apiKey } = (await t.json()) as { apiKey: string }
-    expect((await post('/v1/keys', { scheme: 'vllm-gumbel', tokenizer: 'qwen3' }, apiKey)).status).toBe(201)
+    expect(
+      (await post('/v1/keys', { scheme: 'vllm-gumbel', tokenizer: 'qwen3', params: STRICT }, apiKey)).status,
+    ).toBe(201)
     const text = { text: 'The Fulton County Grand Jury said Friday an investigation took place.' }
     for (let i = 0; i < 3; i++) expect((await post('/v1/detect', text, apiKey)).status).toBe(200)
     expect((await post('/v1/detect', text, 'wrong-key')).status).toBe(401)
