@@ -217,6 +217,84 @@ describe('mtGreen parity', () => {
   })
 })
 
+describe('mtGreenOneSeed: many ids under one seed in one pass', () => {
+  /** The per-id reference: one membership walk per id (jsKernel.mtGreen). */
+  const perId = (seed: number, ids: Int32Array, vocab: number, green: number) => {
+    const out = new Uint8Array(ids.length)
+    jsKernel.mtGreen(new Uint32Array(ids.length).fill(seed), ids, vocab, green, out)
+    return out
+  }
+
+  it('equals the per-id walk (JS tracker and WASM) for random vocab / greenCount, repeats and bad ids', () => {
+    const r = rng(11)
+    for (let c = 0; c < 120; c++) {
+      const vocab = c < 5 ? [1, 2, 3, 5, 20][c] : 1 + Math.floor(r() * (c % 7 === 0 ? 5000 : 800))
+      const green = pick(r, [
+        0,
+        1,
+        vocab - 1,
+        vocab,
+        vocab + 2,
+        -1,
+        Math.floor(r() * vocab),
+        Math.floor(vocab / 4),
+      ])
+      const n = c < 3 ? c : Math.floor(r() * (c % 5 === 0 ? 400 : 60))
+      const ids = new Int32Array(n)
+      for (let j = 0; j < n; j++) {
+        const x = r()
+        ids[j] =
+          x < 0.1
+            ? pick(r, [-1, vocab, vocab - 1, 0, -(2 ** 31), 2 ** 31 - 1])
+            : x < 0.25 && j > 0
+              ? ids[Math.floor(r() * j)] // a repeat
+              : Math.floor(r() * vocab)
+      }
+      const seed = r() < 0.2 ? pick(r, [0, 1, 0xffffffff, 0x80000000]) : Math.floor(r() * 2 ** 32)
+      const want = perId(seed, ids, vocab, green)
+      const a = new Uint8Array(n).fill(7)
+      const b = new Uint8Array(n).fill(7)
+      jsKernel.mtGreenOneSeed(seed, ids, vocab, green, a)
+      wasm.mtGreenOneSeed(seed, ids, vocab, green, b)
+      expect(a, `js case ${c} vocab ${vocab} green ${green}`).toEqual(want)
+      expect(b, `wasm case ${c} vocab ${vocab} green ${green}`).toEqual(want)
+    }
+  })
+
+  it('Qwen3-sized vocab: 300 ids at γ = 0.25 and 0.5, interleaved with mtGreen calls (shared scratch)', () => {
+    const r = rng(12)
+    for (const green of [37984, 75968, 37984]) {
+      const ids = Int32Array.from({ length: 300 }, () => Math.floor(r() * 151936))
+      const seed = Math.floor(r() * 2 ** 32)
+      const b = new Uint8Array(ids.length)
+      wasm.mtGreenOneSeed(seed, ids, 151936, green, b)
+      const viaWalk = new Uint8Array(ids.length)
+      wasm.mtGreen(new Uint32Array(ids.length).fill(seed), ids, 151936, green, viaWalk)
+      expect(b).toEqual(viaWalk)
+      const share = b.reduce((x, y) => x + y, 0) / ids.length
+      expect(Math.abs(share - green / 151936)).toBeLessThan(0.1)
+    }
+  })
+
+  it('every id of a small vocabulary gives exactly the torch greenlist', () => {
+    const v = loadVectors('torch-synthid.json')
+    for (const g of v.kgw_lefthash as {
+      vocab: number
+      gamma: number
+      seed: string
+      greenlist?: number[]
+    }[]) {
+      if (!g.greenlist) continue
+      const greenCount = Math.floor(g.vocab * g.gamma)
+      const ids = Int32Array.from({ length: g.vocab }, (_, i) => i)
+      const out = new Uint8Array(g.vocab)
+      wasm.mtGreenOneSeed(torchSeed(BigInt(g.seed)), ids, g.vocab, greenCount, out)
+      const green = new Set(g.greenlist)
+      for (const t of ids) expect(out[t], `token ${t}`).toBe(green.has(t) ? 1 : 0)
+    }
+  })
+})
+
 describe('synthidGValues parity', () => {
   const DEFAULT_KEYS = [
     654, 400, 836, 123, 340, 443, 597, 160, 57, 29, 590, 639, 13, 715, 468, 990, 966, 226, 324, 585, 118, 504,

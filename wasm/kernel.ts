@@ -33,6 +33,20 @@ interface KernelExports {
     cap: number,
     out: number,
   ): void
+  mtInverseTable(inv: number, cap: number, vocab: number, count: number): void
+  mtGreenOneSeed(
+    seed: number,
+    ids: number,
+    n: number,
+    vocab: number,
+    green: number,
+    inv: number,
+    invCap: number,
+    marked: number,
+    slot: number,
+    pos: number,
+    out: number,
+  ): void
   synthidGValues(
     tokens: number,
     n: number,
@@ -46,6 +60,7 @@ interface KernelExports {
 
 const PAGE = 65536
 const DIV_ENTRY = 12 // bytes per mtDivTable entry (three u32 arrays of divCap)
+const INV_ENTRY = 12 // bytes per mtInverseTable entry (u64 and f32 arrays of invCap)
 const align = (x: number) => (x + 15) & ~15 // keeps every region 16-byte aligned
 
 function checkCount(name: string, v: number, max = 0x7fffffff): void {
@@ -63,16 +78,35 @@ export async function createWasmKernel(module: WebAssembly.Module): Promise<Scor
   const memory = x.memory
   const base = x.heapBase() >>> 0
 
-  // Layout above heapBase: [mtDivTable cache (divCap entries)][per-call inputs, outputs, scratch].
+  // Layout above heapBase: [mtDivTable cache (divCap entries)][mtInverseTable cache (invCap f64)]
+  // [marked bitmap + slot array for trackVocab ids, kept all-zero between calls][per-call inputs,
+  // outputs, scratch]. Growing any cached region lays the rest out again.
   let divCap = 0
   let divVocab = -1
   let divCount = 0
+  let invCap = 0
+  let invVocab = -1
+  let invCount = 0
+  let trackVocab = 0
+  let pInv = base
+  let pMarked = base
+  let pSlot = base
   let dyn = base
 
   const ensure = (end: number) => {
     if (end > 0xffff0000) throw new RangeError('wasm kernel: input too large for 4 GiB linear memory')
     const have = memory.buffer.byteLength
     if (end > have) memory.grow(Math.ceil((end - have) / PAGE))
+  }
+
+  const relayout = () => {
+    pInv = align(base + DIV_ENTRY * divCap)
+    pMarked = align(pInv + INV_ENTRY * invCap)
+    pSlot = align(pMarked + 4 * Math.ceil(trackVocab / 32))
+    dyn = align(pSlot + 4 * trackVocab)
+    ensure(dyn)
+    new Uint8Array(memory.buffer, pMarked, dyn - pMarked).fill(0)
+    invVocab = -1 // the inverse table moved or grew: recompute on next use
   }
 
   new Uint8Array(memory.buffer, x.synthidTablePtr() >>> 0, 65536).set(synthidTable())
@@ -119,9 +153,8 @@ export async function createWasmKernel(module: WebAssembly.Module): Promise<Scor
       if (steps > 0 && !(vocab === divVocab && steps <= divCount)) {
         if (steps > divCap) {
           divCap = (steps + 3) & ~3 // SIMD reads four entries at a time
-          dyn = align(base + DIV_ENTRY * divCap)
+          relayout()
         }
-        ensure(dyn)
         x.mtDivTable(base, divCap, vocab, steps)
         divVocab = vocab
         divCount = steps
@@ -133,6 +166,34 @@ export async function createWasmKernel(module: WebAssembly.Module): Promise<Scor
       new Uint32Array(memory.buffer, pSeed, n).set(seeds.subarray(0, n))
       new Int32Array(memory.buffer, pTok, n).set(tokens)
       x.mtGreen(pSeed, pTok, n, vocab, greenCount, base, divCap, pOut)
+      out.set(new Uint8Array(memory.buffer, pOut, n))
+    },
+
+    mtGreenOneSeed(seed, ids, vocab, greenCount, out) {
+      const n = ids.length
+      checkCount('vocab', vocab)
+      if (!Number.isInteger(greenCount)) throw new RangeError(`wasm kernel: bad greenCount ${greenCount}`)
+      checkOut(out, n)
+      if (greenCount <= 0 || greenCount >= vocab) {
+        for (let j = 0; j < n; j++) out[j] = greenCount > 0 && ids[j] >= 0 && ids[j] < vocab ? 1 : 0
+        return
+      }
+      if (greenCount > invCap || vocab > trackVocab) {
+        invCap = (Math.max(invCap, greenCount) + 3) & ~3 // SIMD reads four entries at a time
+        trackVocab = Math.max(trackVocab, vocab)
+        relayout()
+      }
+      if (!(vocab === invVocab && greenCount <= invCount)) {
+        x.mtInverseTable(pInv, invCap, vocab, greenCount)
+        invVocab = vocab
+        invCount = greenCount
+      }
+      const pIds = dyn
+      const pPos = align(pIds + 4 * n)
+      const pOut = align(pPos + 4 * n)
+      ensure(pOut + n)
+      new Int32Array(memory.buffer, pIds, n).set(ids)
+      x.mtGreenOneSeed(seed >>> 0, pIds, n, vocab, greenCount, pInv, invCap, pMarked, pSlot, pPos, pOut)
       out.set(new Uint8Array(memory.buffer, pOut, n))
     },
 

@@ -1,13 +1,16 @@
 // The JavaScript reference kernel: written for clarity, it is what the WASM kernel must equal.
 import { philoxContextState, philoxTokenWord, philoxUniform } from '../prf/philox.ts'
 import { synthidGValues } from '../prf/synthid.ts'
-import { MT19937, inRandpermPrefixMt } from '../prf/torch-mt19937.ts'
+import { MT19937, RandpermPrefixTracker, inRandpermPrefixMt } from '../prf/torch-mt19937.ts'
 import type { ScoringKernel, SynthidVariant } from './types.ts'
 
 const contextAt = (tokens: Int32Array, i: number, width: number) => (j: number) => {
   const p = i - width + j
   return p >= 0 ? tokens[p] : -1
 }
+
+// One tracker per (vocab, greenCount): its scratch (a V-bit bitmap, a V-entry slot array) is reused.
+let tracker: RandpermPrefixTracker | null = null
 
 export const jsKernel: ScoringKernel = {
   name: 'js',
@@ -46,6 +49,12 @@ export const jsKernel: ScoringKernel = {
       mt.reseed(seeds[i])
       out[i] = inRandpermPrefixMt(mt, vocab, greenCount, tokens[i]) ? 1 : 0
     }
+  },
+
+  mtGreenOneSeed(seed, ids, vocab, greenCount, out) {
+    if (tracker?.n !== vocab || tracker.prefix !== greenCount)
+      tracker = new RandpermPrefixTracker(vocab, greenCount)
+    tracker.flags(seed, ids, ids.length, out)
   },
 
   synthidGValues(tokens, contextLen, keys, variant: SynthidVariant, out) {

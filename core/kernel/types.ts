@@ -16,6 +16,11 @@ export interface ScoringKernel {
   /** out[i] = 1 iff tokens[i] ∈ torch CPU randperm(seed = seeds[i], vocab)[0 : greenCount]. */
   mtGreen(seeds: Uint32Array, tokens: Int32Array, vocab: number, greenCount: number, out: Uint8Array): void
   /**
+   * out[j] = 1 iff ids[j] ∈ torch CPU randperm(seed, vocab)[0 : greenCount]: many ids under ONE seed
+   * in a single pass of the Fisher–Yates steps (ids out of range are red; repeats are allowed).
+   */
+  mtGreenOneSeed(seed: number, ids: Int32Array, vocab: number, greenCount: number, out: Uint8Array): void
+  /**
    * SynthID g-values for every position i ≥ contextLen (n-gram = tokens[i−contextLen .. i]):
    * out[(i − contextLen)·depth + l] for layer l, depth = keys.length.
    */

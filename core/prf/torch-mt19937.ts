@@ -16,7 +16,7 @@ const TEMPER_C = 0xefc60000 | 0
 const U64 = (1n << 64n) - 1n
 
 export class MT19937 {
-  private readonly state = new Uint32Array(N)
+  private readonly state = new Int32Array(N)
   private index = N
 
   /** `seed` is the u32 MT seed; torch keeps only the low 32 bits of its 64-bit seed (see torchSeed). */
@@ -25,41 +25,47 @@ export class MT19937 {
   }
 
   reseed(seed: number): void {
-    const s = this.state
-    s[0] = seed >>> 0
-    for (let j = 1; j < N; j++) {
-      const prev = s[j - 1] ^ (s[j - 1] >>> 30)
-      s[j] = (Math.imul(1812433253, prev) + j) >>> 0
-    }
+    seedState(this.state, seed)
     this.index = N
   }
 
-  private twist(): void {
-    const s = this.state
-    // Standard MT19937 recurrence, split in three loops so no index needs a modulo.
-    let k = 0
-    for (; k < N - M; k++) {
-      const y = (s[k] & UPPER_MASK) | (s[k + 1] & LOWER_MASK)
-      s[k] = s[k + M] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A)
-    }
-    for (; k < N - 1; k++) {
-      const y = (s[k] & UPPER_MASK) | (s[k + 1] & LOWER_MASK)
-      s[k] = s[k + M - N] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A)
-    }
-    const y = (s[N - 1] & UPPER_MASK) | (s[0] & LOWER_MASK)
-    s[N - 1] = s[M - 1] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A)
-    this.index = 0
-  }
-
   nextU32(): number {
-    if (this.index >= N) this.twist()
-    let y = this.state[this.index++] | 0
-    y ^= y >>> 11
-    y ^= (y << 7) & TEMPER_B
-    y ^= (y << 15) & TEMPER_C
-    y ^= y >>> 18
-    return y >>> 0
+    if (this.index >= N) {
+      twistState(this.state)
+      this.index = 0
+    }
+    return temper(this.state[this.index++])
   }
+}
+
+/** init_genrand: the state for `seed` (u32), in place. */
+function seedState(s: Int32Array, seed: number): void {
+  s[0] = seed
+  for (let j = 1; j < N; j++) s[j] = Math.imul(1812433253, s[j - 1] ^ (s[j - 1] >>> 30)) + j
+}
+
+/** The MT19937 recurrence over the whole state, in place (three loops so no index needs a modulo). */
+function twistState(s: Int32Array): void {
+  let k = 0
+  for (; k < N - M; k++) {
+    const y = (s[k] & UPPER_MASK) | (s[k + 1] & LOWER_MASK)
+    s[k] = s[k + M] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A)
+  }
+  for (; k < N - 1; k++) {
+    const y = (s[k] & UPPER_MASK) | (s[k + 1] & LOWER_MASK)
+    s[k] = s[k + M - N] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A)
+  }
+  const y = (s[N - 1] & UPPER_MASK) | (s[0] & LOWER_MASK)
+  s[N - 1] = s[M - 1] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A)
+}
+
+function temper(word: number): number {
+  let y = word | 0
+  y ^= y >>> 11
+  y ^= (y << 7) & TEMPER_B
+  y ^= (y << 15) & TEMPER_C
+  y ^= y >>> 18
+  return y >>> 0
 }
 
 /**
@@ -125,6 +131,102 @@ export function inRandpermPrefixMt(mt: MT19937, n: number, prefix: number, token
     if (pos === i) pos = i + z
   }
   return false
+}
+
+const UNTRACKED = -1 // posOf[j]: out of range, or settled green
+const REPEAT = -2 // posOf[j] ≤ REPEAT: −2 − index of the id's first occurrence
+
+/**
+ * Green flags of many ids under ONE seed: id ∈ randperm(seed, n)[0 : prefix]. Runs the first
+ * `prefix` Fisher–Yates steps once and follows every id's position (a bitmap marks the positions that
+ * hold one), instead of building the permutation (n steps over an n-sized array) or walking the steps
+ * once per id. The same draws and `mt() % (n − i)` as randperm, so the flags are exact.
+ * The WASM kernel's mtGreenOneSeed is the same pass; this one serves the JavaScript kernel.
+ */
+export class RandpermPrefixTracker {
+  private readonly state = new Int32Array(N)
+  /** 1 / (n − i): the modulo becomes a multiply and a one-step correction. */
+  private readonly inverse: Float64Array
+  /** Bit p set iff position p holds a tracked id (small enough to stay in L1). */
+  private readonly marked: Int32Array
+  /** position → index + 1 of the id there, 0 = none */
+  private readonly slotAt: Int32Array
+  private posOf = new Int32Array(0)
+
+  constructor(
+    readonly n: number,
+    readonly prefix: number,
+  ) {
+    this.inverse = new Float64Array(Math.max(0, Math.min(prefix, n)))
+    for (let i = 0; i < this.inverse.length; i++) this.inverse[i] = 1 / (n - i)
+    this.marked = new Int32Array((n + 31) >>> 5)
+    this.slotAt = new Int32Array(n)
+  }
+
+  /** out[j] = 1 iff ids[j] (j < count) is green under `seed` (the u32 MT seed). */
+  flags(seed: number, ids: ArrayLike<number>, count: number, out: Uint8Array): void {
+    const { state: s, inverse, marked, slotAt, n, prefix } = this
+    if (this.posOf.length < count) this.posOf = new Int32Array(count)
+    const posOf = this.posOf
+    let left = 0
+    for (let j = 0; j < count; j++) {
+      const p = ids[j]
+      out[j] = 0
+      posOf[j] = UNTRACKED
+      if (!(p >= 0 && p < n)) continue
+      if (prefix >= n) out[j] = 1
+      if (prefix >= n || prefix <= 0) continue
+      if (slotAt[p] !== 0) {
+        posOf[j] = REPEAT - (slotAt[p] - 1)
+        continue
+      }
+      posOf[j] = p
+      slotAt[p] = j + 1
+      marked[p >>> 5] |= 1 << (p & 31)
+      left++
+    }
+    seedState(s, seed)
+    for (let i = 0; i < prefix && left > 0; ) {
+      twistState(s)
+      const end = Math.min(N, prefix - i)
+      for (let k = 0; k < end; k++, i++) {
+        const r = temper(s[k])
+        // z = r % m: the quotient from the reciprocal is off by at most one either way (m ≥ 2, so q < 2^31)
+        const m = n - i
+        let z = r - ((r * inverse[i]) | 0) * m
+        if (z < 0) z += m
+        else if (z >= m) z -= m
+        const t = i + z
+        if ((((marked[t >>> 5] >>> (t & 31)) | (marked[i >>> 5] >>> (i & 31))) & 1) === 0) continue
+        // Step i swaps positions i and t: the id at t is settled at i < prefix (green), the id at i moves to t.
+        const a = slotAt[t]
+        const b = slotAt[i]
+        if (a !== 0) {
+          out[a - 1] = 1
+          posOf[a - 1] = UNTRACKED
+          slotAt[t] = 0
+          marked[t >>> 5] &= ~(1 << (t & 31))
+          left--
+        }
+        if (b !== 0 && t !== i) {
+          slotAt[i] = 0
+          marked[i >>> 5] &= ~(1 << (i & 31))
+          slotAt[t] = b
+          marked[t >>> 5] |= 1 << (t & 31)
+          posOf[b - 1] = t
+        }
+      }
+    }
+    // Red ids still sit at their last position: clear the scratch. Repeats copy their first occurrence.
+    for (let j = 0; j < count; j++) {
+      const p = posOf[j]
+      if (p <= REPEAT) out[j] = out[REPEAT - p]
+      else if (p !== UNTRACKED) {
+        slotAt[p] = 0
+        marked[p >>> 5] &= ~(1 << (p & 31))
+      }
+    }
+  }
 }
 
 /** torch.rand(count) float32 on CPU: (mt() & 0xFFFFFF) · 2^-24, one draw per element. */

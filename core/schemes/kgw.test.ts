@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { loadVectors } from '../../test/vectors.ts'
-import { randperm } from '../prf/torch-mt19937.ts'
+import { inRandpermPrefix, randperm } from '../prf/torch-mt19937.ts'
+import { seededRng } from '../rng.ts'
+import { loadWasmKernel } from '../../wasm/node.ts'
 import { KgwScheme } from './kgw.ts'
 import { createScheme } from './registry.ts'
 import { jsKernel } from '../kernel/js.ts'
@@ -66,4 +68,34 @@ describe('KGW detection bookkeeping', () => {
     expect(r.pValue).toBe(1)
     expect(r.watermarked).toBe(false)
   })
+})
+
+describe('KGW detection groups tokens by seed', () => {
+  // Every other token is one of three "function words", so their seeds are followed by ~50 distinct
+  // tokens each (one tracking pass per seed) while the others are followed by one (a walk per pair).
+  const r = seededRng(21)
+  const vocab = 32000
+  const seq: number[] = []
+  for (let i = 0; i < 150; i++) seq.push([11, 22, 33][i % 3], Math.floor(r() * vocab))
+  seq.push(11, seq[1], 11, seq[1]) // repeated (seed, token) pairs
+
+  it.each(['kgw-lefthash', 'markllm-kgw'])(
+    '%s: per-token green flags equal the reference walk (JS and WASM kernels)',
+    async (name) => {
+      const wasm = await loadWasmKernel()
+      for (const kernel of [jsKernel, wasm]) {
+        const s = createScheme(name, { vocabSize: vocab }, { kernel }) as KgwScheme
+        const green = Math.floor((s as any).greenCount)
+        const got = s.detect(seq, { perToken: true, dedup: false }).perToken!
+        let checked = 0
+        for (let i = 1; i < seq.length; i++) {
+          if (got[i].score === null) continue
+          const want = inRandpermPrefix(s.seedAt(seq, i), vocab, green, seq[i]) ? 1 : 0
+          expect(got[i].score, `${kernel.name} token ${i}`).toBe(want)
+          checked++
+        }
+        expect(checked).toBeGreaterThan(250)
+      }
+    },
+  )
 })

@@ -54,8 +54,6 @@ export class KgwScheme implements WatermarkScheme {
   private readonly p: z.output<typeof kgwParamsSchema>
   private readonly greenCount: number
   private readonly seeder: KgwSeeder
-  /** Built on first generation use (detection never needs it). */
-  private oneSeed: OneSeedGreenlist | null = null
   /** Self-hash memo: seed · V + token → green (a pure function of both, so caching is exact). */
   private readonly memo = new Map<number, number>()
 
@@ -125,13 +123,7 @@ export class KgwScheme implements WatermarkScheme {
       }
     }
     const pairGreen = new Uint8Array(pairs)
-    this.deps.kernel.mtGreen(
-      pairSeeds.subarray(0, pairs),
-      pairTokens.subarray(0, pairs),
-      this.vocabSize,
-      this.greenCount,
-      pairGreen,
-    )
+    this.greenPairs(bySeed, pairSeeds, pairTokens, pairs, pairGreen)
     const green = new Uint8Array(n)
     for (let i = lookback; i < n; i++) green[i] = pairGreen[slot[i]]
     const first = (options.dedup ?? true) ? isFirst : null
@@ -145,6 +137,49 @@ export class KgwScheme implements WatermarkScheme {
       options,
       scorable: (i) => i >= lookback,
     })
+  }
+
+  /**
+   * pairGreen[p] for every distinct (seed, token) pair. A seed that many tokens follow (after "the",
+   * ",", …) gets one tracking pass for all of them; the rest go one membership walk per pair.
+   */
+  private greenPairs(
+    bySeed: Map<number, Map<number, number>>,
+    pairSeeds: Uint32Array,
+    pairTokens: Int32Array,
+    pairs: number,
+    pairGreen: Uint8Array,
+  ): void {
+    const { kernel } = this.deps
+    const trackMin = isFastKernel(kernel) ? KERNEL_PER_ID_MAX + 1 : 2
+    const walk: number[] = []
+    for (const [seed, byToken] of bySeed) {
+      if (byToken.size < trackMin) {
+        for (const p of byToken.values()) walk.push(p)
+        continue
+      }
+      const ids = Int32Array.from(byToken.keys())
+      const flags = new Uint8Array(ids.length)
+      kernel.mtGreenOneSeed(seed, ids, this.vocabSize, this.greenCount, flags)
+      let j = 0
+      for (const p of byToken.values()) pairGreen[p] = flags[j++]
+    }
+    if (walk.length === 0) return
+    if (walk.length === pairs) {
+      kernel.mtGreen(
+        pairSeeds.subarray(0, pairs),
+        pairTokens.subarray(0, pairs),
+        this.vocabSize,
+        this.greenCount,
+        pairGreen,
+      )
+      return
+    }
+    const seeds = Uint32Array.from(walk, (p) => pairSeeds[p])
+    const tokens = Int32Array.from(walk, (p) => pairTokens[p])
+    const flags = new Uint8Array(walk.length)
+    kernel.mtGreen(seeds, tokens, this.vocabSize, this.greenCount, flags)
+    for (let j = 0; j < walk.length; j++) pairGreen[walk[j]] = flags[j]
   }
 
   watermarker(prompt: readonly number[] = []): SequenceWatermarker {
@@ -174,13 +209,16 @@ export class KgwScheme implements WatermarkScheme {
 
   /** flags[j] = 1 iff candidate j is in the greenlist of one seed (left-hash, MarkLLM). */
   private greenFlags(seed: number, w: Candidates, flags: Uint8Array): void {
+    const ids = w.ids.subarray(0, w.count)
     if (isFastKernel(this.deps.kernel) && w.count <= KERNEL_PER_ID_MAX) {
-      const seeds = new Uint32Array(w.count).fill(seed)
-      this.deps.kernel.mtGreen(seeds, w.ids.subarray(0, w.count), this.vocabSize, this.greenCount, flags)
-      return
-    }
-    this.oneSeed ??= new OneSeedGreenlist(this.vocabSize, this.greenCount)
-    this.oneSeed.flags(seed, w.ids, w.count, flags)
+      this.deps.kernel.mtGreen(
+        new Uint32Array(w.count).fill(seed),
+        ids,
+        this.vocabSize,
+        this.greenCount,
+        flags,
+      )
+    } else this.deps.kernel.mtGreenOneSeed(seed, ids, this.vocabSize, this.greenCount, flags)
   }
 
   /** Self-salt: the top candidates are each tested under their own seed; the others are never biased. */
@@ -213,116 +251,12 @@ export class KgwScheme implements WatermarkScheme {
   }
 }
 
-/** Up to this many ids, the WASM kernel's one-id-at-a-time membership test beats one tracking pass. */
-const KERNEL_PER_ID_MAX = 6
+/**
+ * Up to this many ids under one seed, the WASM kernel's membership walk per id (≈ 0.9 ns per step,
+ * ≈ 0.875·γV steps) beats one tracking pass over all of them (≈ 3 ns per step, γV steps).
+ */
+const KERNEL_PER_ID_MAX = 3
 /** Bound on the self-hash (seed, token) → green memo (≈ 5 MB). */
 const MEMO_MAX = 1 << 16
 /** seed · V + token stays an exact double (seed < 2^32) up to this vocabulary size. */
 const MEMO_VOCAB_MAX = 1 << 21
-
-/**
- * Green flags of many ids under ONE seed: id ∈ torch randperm(seed, V)[0 : prefix]. Runs the first
- * `prefix` Fisher–Yates steps once and follows every id's position (a bitmap marks the positions that
- * hold one), instead of building the permutation (V steps over a V-sized array) or walking the steps
- * once per id. The same MT19937 draws and `mt() % (V − i)` as randperm, so the flags are exact.
- */
-class OneSeedGreenlist {
-  private readonly state = new Int32Array(MT_N)
-  /** 1 / (V − i): the modulo becomes a multiply and a one-step correction. */
-  private readonly inverse: Float64Array
-  /** Bit p set iff position p holds a tracked id (small enough to stay in L1). */
-  private readonly marked: Int32Array
-  /** position → slot + 1 of the id there, 0 = none */
-  private readonly slotAt: Int32Array
-  private posOf = new Int32Array(0)
-
-  constructor(
-    private readonly vocab: number,
-    private readonly prefix: number,
-  ) {
-    this.inverse = new Float64Array(prefix)
-    for (let i = 0; i < prefix; i++) this.inverse[i] = 1 / (vocab - i)
-    this.marked = new Int32Array((vocab + 31) >>> 5)
-    this.slotAt = new Int32Array(vocab)
-  }
-
-  flags(seed: number, ids: Int32Array, count: number, out: Uint8Array): void {
-    const { state: s, inverse, marked, slotAt, vocab, prefix } = this
-    if (this.posOf.length < count) this.posOf = new Int32Array(count)
-    const posOf = this.posOf
-    for (let j = 0; j < count; j++) {
-      const p = ids[j]
-      out[j] = 0
-      posOf[j] = p
-      slotAt[p] = j + 1
-      marked[p >>> 5] |= 1 << (p & 31)
-    }
-    let left = count
-    s[0] = seed
-    for (let j = 1; j < MT_N; j++) s[j] = Math.imul(1812433253, s[j - 1] ^ (s[j - 1] >>> 30)) + j
-    for (let i = 0; i < prefix && left > 0; ) {
-      twist(s)
-      const end = Math.min(MT_N, prefix - i)
-      for (let k = 0; k < end; k++, i++) {
-        let y = s[k]
-        y ^= y >>> 11
-        y ^= (y << 7) & TEMPER_B
-        y ^= (y << 15) & TEMPER_C
-        y ^= y >>> 18
-        const r = y >>> 0
-        // z = r % m: the quotient from the reciprocal is off by at most one either way (m ≥ 2, so q < 2^31)
-        const m = vocab - i
-        let z = r - ((r * inverse[i]) | 0) * m
-        if (z < 0) z += m
-        else if (z >= m) z -= m
-        const t = i + z
-        if ((((marked[t >>> 5] >>> (t & 31)) | (marked[i >>> 5] >>> (i & 31))) & 1) === 0) continue
-        // Step i swaps positions i and t: the id at t is settled at i < prefix (green), the id at i moves to t.
-        const a = slotAt[t]
-        const b = slotAt[i]
-        if (a !== 0) {
-          out[a - 1] = 1
-          slotAt[t] = 0
-          marked[t >>> 5] &= ~(1 << (t & 31))
-          left--
-        }
-        if (b !== 0 && t !== i) {
-          slotAt[i] = 0
-          marked[i >>> 5] &= ~(1 << (i & 31))
-          slotAt[t] = b
-          marked[t >>> 5] |= 1 << (t & 31)
-          posOf[b - 1] = t
-        }
-      }
-    }
-    for (let j = 0; j < count; j++) {
-      if (out[j]) continue
-      const p = posOf[j]
-      slotAt[p] = 0
-      marked[p >>> 5] &= ~(1 << (p & 31))
-    }
-  }
-}
-
-// MT19937 as torch's CPU generator runs it (core/prf/torch-mt19937.ts), on an Int32Array in place.
-const MT_N = 624
-const MT_M = 397
-const UPPER_MASK = 0x80000000 | 0
-const LOWER_MASK = 0x7fffffff
-const MATRIX_A = 0x9908b0df | 0
-const TEMPER_B = 0x9d2c5680 | 0
-const TEMPER_C = 0xefc60000 | 0
-
-function twist(s: Int32Array): void {
-  let k = 0
-  for (; k < MT_N - MT_M; k++) {
-    const y = (s[k] & UPPER_MASK) | (s[k + 1] & LOWER_MASK)
-    s[k] = s[k + MT_M] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A)
-  }
-  for (; k < MT_N - 1; k++) {
-    const y = (s[k] & UPPER_MASK) | (s[k + 1] & LOWER_MASK)
-    s[k] = s[k + MT_M - MT_N] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A)
-  }
-  const y = (s[MT_N - 1] & UPPER_MASK) | (s[0] & LOWER_MASK)
-  s[MT_N - 1] = s[MT_M - 1] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A)
-}

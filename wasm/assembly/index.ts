@@ -559,6 +559,200 @@ export function mtGreen(
   }
 }
 
+// ---- one seed, many ids: a single Fisher–Yates pass that follows every id ----
+
+// Tempered draws of the current MT19937 block, and each step's swap target t (mtGreenOneSeed).
+const MT_DRAWS: usize = memory.data(624 * 4 + 16, 16)
+const MT_TARGETS: usize = memory.data(624 * 4 + 16, 16)
+
+const UNTRACKED: u32 = 0xffffffff // pos[j]: out of range, or settled green
+const REPEAT: u32 = 0x80000000 // pos[j] = REPEAT | index of the id's first occurrence
+
+/**
+ * Reciprocal tables for `y % m`, m = vocab − i, i < count (capacity cap): at inv, u64 ⌈2^32 / m⌉, so
+ * q = (y · inv) >> 32 is ⌊y / m⌋ or one more (error y · (inv − 2^32/m) / 2^32 < 1; y · inv < 2^64);
+ * at inv + 8·cap, f32 1/m for the SIMD path, whose quotient is within one of ⌊y / m⌋ while
+ * m ≥ SIMD_MOD_MIN (three f32 roundings: relative error < 2^−22, times y / m < 2^20).
+ */
+export function mtInverseTable(inv: usize, cap: i32, vocab: u32, count: i32): void {
+  const f = inv + (<usize>cap << 3)
+  for (let i = 0; i < count; i++) {
+    const m = <u64>(vocab - <u32>i)
+    store<u64>(inv + (<usize>i << 3), ((<u64>1 << 32) + m - 1) / m)
+    store<f32>(f + (<usize>i << 2), <f32>(1.0 / <f64>m))
+  }
+}
+
+const SIMD_MOD_MIN: u32 = 4096
+
+/** Twists all 624 words of the state at st in place (SIMD where four words read only old or only new). */
+function twistBlock(st: usize): void {
+  let k: u32 = 0
+  for (; k < 224; k += 4) {
+    const p = st + (<usize>k << 2)
+    const y = v128.or(
+      v128.and(v128.load(p), i32x4.splat(<i32>0x80000000)),
+      v128.and(v128.load(p, 4), i32x4.splat(0x7fffffff)),
+    )
+    const mag = v128.and(i32x4.neg(v128.and(y, i32x4.splat(1))), i32x4.splat(<i32>MATRIX_A))
+    v128.store(p, v128.xor(v128.xor(v128.load(p + MT_M * 4), i32x4.shr_u(y, 1)), mag))
+  }
+  for (; k < <u32>(MT_N - MT_M); k++) {
+    const p = st + (<usize>k << 2)
+    store<u32>(p, twistWord(load<u32>(p), load<u32>(p + 4), load<u32>(p + MT_M * 4)))
+  }
+  for (; k < 620; k += 4) {
+    const p = st + (<usize>k << 2)
+    const y = v128.or(
+      v128.and(v128.load(p), i32x4.splat(<i32>0x80000000)),
+      v128.and(v128.load(p, 4), i32x4.splat(0x7fffffff)),
+    )
+    const mag = v128.and(i32x4.neg(v128.and(y, i32x4.splat(1))), i32x4.splat(<i32>MATRIX_A))
+    v128.store(p, v128.xor(v128.xor(v128.load(p - (MT_N - MT_M) * 4), i32x4.shr_u(y, 1)), mag))
+  }
+  for (; k < <u32>(MT_N - 1); k++) {
+    const p = st + (<usize>k << 2)
+    store<u32>(p, twistWord(load<u32>(p), load<u32>(p + 4), load<u32>(p - (MT_N - MT_M) * 4)))
+  }
+  const p = st + (<usize>(MT_N - 1) << 2)
+  store<u32>(p, twistWord(load<u32>(p), load<u32>(st), load<u32>(st + (MT_M - 1) * 4)))
+}
+
+/** draws[k] = temper(st[k]) for the whole block. */
+function temperBlock(st: usize, draws: usize): void {
+  for (let k: usize = 0; k < <usize>MT_N * 4; k += 16) {
+    let t = v128.load(st + k)
+    t = v128.xor(t, i32x4.shr_u(t, 11))
+    t = v128.xor(t, v128.and(i32x4.shl(t, 7), i32x4.splat(<i32>0x9d2c5680)))
+    t = v128.xor(t, v128.and(i32x4.shl(t, 15), i32x4.splat(<i32>0xefc60000)))
+    v128.store(draws + k, v128.xor(t, i32x4.shr_u(t, 18)))
+  }
+}
+
+/**
+ * MT_TARGETS[k] = i0 + k + MT_DRAWS[k] % (vocab − i0 − k) for k < count: four steps at a time with
+ * the f32 reciprocal while m ≥ SIMD_MOD_MIN, then the exact u64 one.
+ */
+function swapTargets(i0: u32, count: u32, vocab: u32, inv: usize, invF: usize): void {
+  let k: u32 = 0
+  const simdEnd: u32 = vocab - i0 >= SIMD_MOD_MIN ? min<u32>(count, vocab - i0 - SIMD_MOD_MIN + 1) & ~3 : 0
+  const lane = i32x4(0, 1, 2, 3)
+  for (; k < simdEnd; k += 4) {
+    const i = i0 + k
+    const y = v128.load(MT_DRAWS + (<usize>k << 2))
+    const q = i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.convert_i32x4_u(y), v128.load(invF + (<usize>i << 2))))
+    const m = i32x4.sub(i32x4.splat(<i32>(vocab - i)), lane)
+    let z = i32x4.sub(y, i32x4.mul(q, m)) // exact mod 2^32, and the true value lies in [−m, 2m)
+    z = i32x4.add(z, v128.and(m, i32x4.lt_s(z, i32x4.splat(0))))
+    z = i32x4.sub(z, v128.and(m, i32x4.ge_s(z, m)))
+    v128.store(MT_TARGETS + (<usize>k << 2), i32x4.add(z, i32x4.add(i32x4.splat(<i32>i), lane)))
+  }
+  for (; k < count; k++) {
+    const i = i0 + k
+    const y = load<u32>(MT_DRAWS + (<usize>k << 2))
+    const m = vocab - i
+    let z = <i32>(y - <u32>((<u64>y * load<u64>(inv + (<usize>i << 3))) >>> 32) * m)
+    if (z < 0) z += <i32>m
+    store<u32>(MT_TARGETS + (<usize>k << 2), i + <u32>z)
+  }
+}
+
+// @ts-ignore: decorator
+@inline function isMarked(marked: usize, p: u32): u32 {
+  return (load<u32>(marked + (<usize>(p >>> 5) << 2)) >>> (p & 31)) & 1
+}
+
+// @ts-ignore: decorator
+@inline function setMark(marked: usize, p: u32, on: bool): void {
+  const a = marked + (<usize>(p >>> 5) << 2)
+  const bit: u32 = 1 << (p & 31)
+  store<u32>(a, on ? load<u32>(a) | bit : load<u32>(a) & ~bit)
+}
+
+/**
+ * out[j] = ids[j] ∈ torch CPU randperm(seed, vocab)[0 : green] for n ids under ONE seed, in one pass
+ * of the first `green` Fisher–Yates steps that follows every id's position, instead of one pass per
+ * id. Step i swaps positions i and t = i + y % (vocab − i): the id at t settles at i (green); the id
+ * at i moves to t. Only steps touching a marked position do work.
+ * Scratch: marked (⌈vocab/32⌉ u32, all zero) and slot (vocab u32, all zero) are left zero again;
+ * pos holds n u32. inv from mtInverseTable(vocab, ≥ green). Needs 0 < green < vocab.
+ */
+export function mtGreenOneSeed(
+  seed: u32,
+  ids: usize,
+  n: i32,
+  vocab: u32,
+  green: u32,
+  inv: usize,
+  invCap: i32,
+  marked: usize,
+  slot: usize,
+  pos: usize,
+  out: usize,
+): void {
+  const invF = inv + (<usize>invCap << 3)
+  let left: i32 = 0
+  for (let j = 0; j < n; j++) {
+    const p = load<u32>(ids + (<usize>j << 2))
+    store<u8>(out + <usize>j, 0)
+    store<u32>(pos + (<usize>j << 2), UNTRACKED)
+    if (p >= vocab) continue
+    const sp = slot + (<usize>p << 2)
+    const first = load<u32>(sp)
+    if (first != 0) {
+      store<u32>(pos + (<usize>j << 2), REPEAT | (first - 1)) // answered by its first occurrence
+      continue
+    }
+    store<u32>(sp, <u32>j + 1)
+    store<u32>(pos + (<usize>j << 2), p)
+    setMark(marked, p, true)
+    left++
+  }
+  const st = MT_STATE
+  store<u32>(st, seed)
+  for (let j: u32 = 1; j < <u32>MT_N; j++) {
+    const prev = load<u32>(st + (<usize>(j - 1) << 2))
+    store<u32>(st + (<usize>j << 2), 1812433253 * (prev ^ (prev >>> 30)) + j)
+  }
+  let i: u32 = 0
+  while (i < green && left > 0) {
+    twistBlock(st)
+    temperBlock(st, MT_DRAWS)
+    const end: u32 = min<u32>(<u32>MT_N, green - i)
+    swapTargets(i, end, vocab, inv, invF)
+    for (let k: u32 = 0; k < end; k++, i++) {
+      const t = load<u32>(MT_TARGETS + (<usize>k << 2))
+      if ((isMarked(marked, t) | isMarked(marked, i)) == 0) continue
+      const a = load<u32>(slot + (<usize>t << 2))
+      const b = load<u32>(slot + (<usize>i << 2))
+      if (a != 0) {
+        store<u8>(out + <usize>(a - 1), 1)
+        store<u32>(slot + (<usize>t << 2), 0)
+        store<u32>(pos + (<usize>(a - 1) << 2), UNTRACKED)
+        setMark(marked, t, false)
+        left--
+      }
+      if (b != 0 && t != i) {
+        store<u32>(slot + (<usize>i << 2), 0)
+        setMark(marked, i, false)
+        store<u32>(slot + (<usize>t << 2), b)
+        setMark(marked, t, true)
+        store<u32>(pos + (<usize>(b - 1) << 2), t)
+      }
+    }
+  }
+  // Red ids still sit at their last position: clear the scratch. Repeats copy their first occurrence.
+  for (let j = 0; j < n; j++) {
+    const p = load<u32>(pos + (<usize>j << 2))
+    if (p == UNTRACKED) continue
+    if (p & REPEAT) store<u8>(out + <usize>j, load<u8>(out + <usize>(p & ~REPEAT)))
+    else {
+      store<u32>(slot + (<usize>p << 2), 0)
+      setMark(marked, p, false)
+    }
+  }
+}
+
 // ---- SynthID g-values ----
 
 const MULT: i64 = 6364136223846793005
