@@ -33,7 +33,7 @@ interface KernelExports {
     cap: number,
     out: number,
   ): void
-  mtInverseTable(inv: number, cap: number, vocab: number, count: number): void
+  mtInverseTable(inv: number, vocab: number, count: number): void
   mtGreenOneSeed(
     seed: number,
     ids: number,
@@ -41,7 +41,6 @@ interface KernelExports {
     vocab: number,
     green: number,
     inv: number,
-    invCap: number,
     marked: number,
     slot: number,
     pos: number,
@@ -60,7 +59,7 @@ interface KernelExports {
 
 const PAGE = 65536
 const DIV_ENTRY = 12 // bytes per mtDivTable entry (three u32 arrays of divCap)
-const INV_ENTRY = 12 // bytes per mtInverseTable entry (u64 and f32 arrays of invCap)
+const INV_ENTRY = 4 // bytes per mtInverseTable entry (u32)
 const align = (x: number) => (x + 15) & ~15 // keeps every region 16-byte aligned
 
 function checkCount(name: string, v: number, max = 0x7fffffff): void {
@@ -78,7 +77,7 @@ export async function createWasmKernel(module: WebAssembly.Module): Promise<Scor
   const memory = x.memory
   const base = x.heapBase() >>> 0
 
-  // Layout above heapBase: [mtDivTable cache (divCap entries)][mtInverseTable cache (invCap f64)]
+  // Layout above heapBase: [mtDivTable cache (divCap entries)][mtInverseTable cache (invCap u32)]
   // [marked bitmap + slot array for trackVocab ids, kept all-zero between calls][per-call inputs,
   // outputs, scratch]. Growing any cached region lays the rest out again.
   let divCap = 0
@@ -184,7 +183,7 @@ export async function createWasmKernel(module: WebAssembly.Module): Promise<Scor
         relayout()
       }
       if (!(vocab === invVocab && greenCount <= invCount)) {
-        x.mtInverseTable(pInv, invCap, vocab, greenCount)
+        x.mtInverseTable(pInv, vocab, greenCount)
         invVocab = vocab
         invCount = greenCount
       }
@@ -193,7 +192,7 @@ export async function createWasmKernel(module: WebAssembly.Module): Promise<Scor
       const pOut = align(pPos + 4 * n)
       ensure(pOut + n)
       new Int32Array(memory.buffer, pIds, n).set(ids)
-      x.mtGreenOneSeed(seed >>> 0, pIds, n, vocab, greenCount, pInv, invCap, pMarked, pSlot, pPos, pOut)
+      x.mtGreenOneSeed(seed >>> 0, pIds, n, vocab, greenCount, pInv, pMarked, pSlot, pPos, pOut)
       out.set(new Uint8Array(memory.buffer, pOut, n))
     },
 

@@ -561,29 +561,23 @@ export function mtGreen(
 
 // ---- one seed, many ids: a single Fisher–Yates pass that follows every id ----
 
-// Tempered draws of the current MT19937 block, and each step's swap target t (mtGreenOneSeed).
-const MT_DRAWS: usize = memory.data(624 * 4 + 16, 16)
+// Each step's swap target t in the current MT19937 block (mtGreenOneSeed).
 const MT_TARGETS: usize = memory.data(624 * 4 + 16, 16)
 
 const UNTRACKED: u32 = 0xffffffff // pos[j]: out of range, or settled green
 const REPEAT: u32 = 0x80000000 // pos[j] = REPEAT | index of the id's first occurrence
 
 /**
- * Reciprocal tables for `y % m`, m = vocab − i, i < count (capacity cap): at inv, u64 ⌈2^32 / m⌉, so
- * q = (y · inv) >> 32 is ⌊y / m⌋ or one more (error y · (inv − 2^32/m) / 2^32 < 1; y · inv < 2^64);
- * at inv + 8·cap, f32 1/m for the SIMD path, whose quotient is within one of ⌊y / m⌋ while
- * m ≥ SIMD_MOD_MIN (three f32 roundings: relative error < 2^−22, times y / m < 2^20).
+ * inv[i] = ⌈2^32 / (vocab − i)⌉ (u32, since m ≥ 2) for i < count. For u32 y, q = (y · inv) >> 32 is
+ * ⌊y / m⌋ or one more (the error y · (inv − 2^32/m) / 2^32 is below 1), so `y % m` is one widening
+ * multiply, a multiply back and one correction — four lanes at a time with pmuludq-style extmul.
  */
-export function mtInverseTable(inv: usize, cap: i32, vocab: u32, count: i32): void {
-  const f = inv + (<usize>cap << 3)
+export function mtInverseTable(inv: usize, vocab: u32, count: i32): void {
   for (let i = 0; i < count; i++) {
     const m = <u64>(vocab - <u32>i)
-    store<u64>(inv + (<usize>i << 3), ((<u64>1 << 32) + m - 1) / m)
-    store<f32>(f + (<usize>i << 2), <f32>(1.0 / <f64>m))
+    store<u32>(inv + (<usize>i << 2), <u32>(((<u64>1 << 32) + m - 1) / m))
   }
 }
-
-const SIMD_MOD_MIN: u32 = 4096
 
 /** Twists all 624 words of the state at st in place (SIMD where four words read only old or only new). */
 function twistBlock(st: usize): void {
@@ -618,43 +612,47 @@ function twistBlock(st: usize): void {
   store<u32>(p, twistWord(load<u32>(p), load<u32>(st), load<u32>(st + (MT_M - 1) * 4)))
 }
 
-/** draws[k] = temper(st[k]) for the whole block. */
-function temperBlock(st: usize, draws: usize): void {
-  for (let k: usize = 0; k < <usize>MT_N * 4; k += 16) {
-    let t = v128.load(st + k)
-    t = v128.xor(t, i32x4.shr_u(t, 11))
-    t = v128.xor(t, v128.and(i32x4.shl(t, 7), i32x4.splat(<i32>0x9d2c5680)))
-    t = v128.xor(t, v128.and(i32x4.shl(t, 15), i32x4.splat(<i32>0xefc60000)))
-    v128.store(draws + k, v128.xor(t, i32x4.shr_u(t, 18)))
-  }
-}
-
-/**
- * MT_TARGETS[k] = i0 + k + MT_DRAWS[k] % (vocab − i0 − k) for k < count: four steps at a time with
- * the f32 reciprocal while m ≥ SIMD_MOD_MIN, then the exact u64 one.
- */
-function swapTargets(i0: u32, count: u32, vocab: u32, inv: usize, invF: usize): void {
+/** MT_TARGETS[k] = i0 + k + temper(st[k]) % (vocab − i0 − k) for k < count. */
+function swapTargets(st: usize, i0: u32, count: u32, vocab: u32, inv: usize): void {
   let k: u32 = 0
-  const simdEnd: u32 = vocab - i0 >= SIMD_MOD_MIN ? min<u32>(count, vocab - i0 - SIMD_MOD_MIN + 1) & ~3 : 0
   const lane = i32x4(0, 1, 2, 3)
-  for (; k < simdEnd; k += 4) {
+  for (; k + 4 <= count; k += 4) {
     const i = i0 + k
-    const y = v128.load(MT_DRAWS + (<usize>k << 2))
-    const q = i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.convert_i32x4_u(y), v128.load(invF + (<usize>i << 2))))
+    let y = v128.load(st + (<usize>k << 2))
+    y = v128.xor(y, i32x4.shr_u(y, 11))
+    y = v128.xor(y, v128.and(i32x4.shl(y, 7), i32x4.splat(<i32>0x9d2c5680)))
+    y = v128.xor(y, v128.and(i32x4.shl(y, 15), i32x4.splat(<i32>0xefc60000)))
+    y = v128.xor(y, i32x4.shr_u(y, 18))
+    const r = v128.load(inv + (<usize>i << 2))
+    // High halves of the four u32 × u32 products: q = ⌊y / m⌋ or one more.
+    const q = v128.shuffle<i32>(i64x2.extmul_low_i32x4_u(y, r), i64x2.extmul_high_i32x4_u(y, r), 1, 3, 5, 7)
     const m = i32x4.sub(i32x4.splat(<i32>(vocab - i)), lane)
-    let z = i32x4.sub(y, i32x4.mul(q, m)) // exact mod 2^32, and the true value lies in [−m, 2m)
+    let z = i32x4.sub(y, i32x4.mul(q, m)) // exact mod 2^32; the true value lies in [−m, m)
     z = i32x4.add(z, v128.and(m, i32x4.lt_s(z, i32x4.splat(0))))
-    z = i32x4.sub(z, v128.and(m, i32x4.ge_s(z, m)))
     v128.store(MT_TARGETS + (<usize>k << 2), i32x4.add(z, i32x4.add(i32x4.splat(<i32>i), lane)))
   }
   for (; k < count; k++) {
     const i = i0 + k
-    const y = load<u32>(MT_DRAWS + (<usize>k << 2))
+    const y = temper(load<u32>(st + (<usize>k << 2)))
     const m = vocab - i
-    let z = <i32>(y - <u32>((<u64>y * load<u64>(inv + (<usize>i << 3))) >>> 32) * m)
+    let z = <i32>(y - <u32>((<u64>y * <u64>load<u32>(inv + (<usize>i << 2))) >>> 32) * m)
     if (z < 0) z += <i32>m
     store<u32>(MT_TARGETS + (<usize>k << 2), i + <u32>z)
   }
+}
+
+/** The first marked position in [from, limit), or limit. */
+function nextMarked(marked: usize, from: u32, limit: u32): u32 {
+  if (from >= limit) return limit
+  let w = from >>> 5
+  let bits = load<u32>(marked + (<usize>w << 2)) & (<u32>0xffffffff << (from & 31))
+  const lastWord = (limit - 1) >>> 5
+  while (bits == 0) {
+    if (w >= lastWord) return limit
+    w++
+    bits = load<u32>(marked + (<usize>w << 2))
+  }
+  return min<u32>((w << 5) + ctz<u32>(bits), limit)
 }
 
 // @ts-ignore: decorator
@@ -684,13 +682,11 @@ export function mtGreenOneSeed(
   vocab: u32,
   green: u32,
   inv: usize,
-  invCap: i32,
   marked: usize,
   slot: usize,
   pos: usize,
   out: usize,
 ): void {
-  const invF = inv + (<usize>invCap << 3)
   let left: i32 = 0
   for (let j = 0; j < n; j++) {
     const p = load<u32>(ids + (<usize>j << 2))
@@ -715,14 +711,15 @@ export function mtGreenOneSeed(
     store<u32>(st + (<usize>j << 2), 1812433253 * (prev ^ (prev >>> 30)) + j)
   }
   let i: u32 = 0
+  // The next step that finds a tracked id at position i: a register compare instead of a bitmap load.
+  let nextI = nextMarked(marked, 0, green)
   while (i < green && left > 0) {
     twistBlock(st)
-    temperBlock(st, MT_DRAWS)
     const end: u32 = min<u32>(<u32>MT_N, green - i)
-    swapTargets(i, end, vocab, inv, invF)
+    swapTargets(st, i, end, vocab, inv)
     for (let k: u32 = 0; k < end; k++, i++) {
       const t = load<u32>(MT_TARGETS + (<usize>k << 2))
-      if ((isMarked(marked, t) | isMarked(marked, i)) == 0) continue
+      if (isMarked(marked, t) == 0 && i != nextI) continue
       const a = load<u32>(slot + (<usize>t << 2))
       const b = load<u32>(slot + (<usize>i << 2))
       if (a != 0) {
@@ -739,6 +736,7 @@ export function mtGreenOneSeed(
         setMark(marked, t, true)
         store<u32>(pos + (<usize>(b - 1) << 2), t)
       }
+      nextI = nextMarked(marked, i + 1, green)
     }
   }
   // Red ids still sit at their last position: clear the scratch. Repeats copy their first occurrence.
