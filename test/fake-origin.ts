@@ -9,6 +9,11 @@ import {
   type GenerateResult,
 } from '../core/generation/protocol.ts'
 import { NonceCache, type SignatureFailure, verifyRequest } from '../core/keys/request-signing.ts'
+import { memoryCache } from '../worker/adapters/cache.ts'
+import type { AppDeps } from '../worker/src/app.ts'
+import type { OriginClient } from '../worker/src/origin-client.ts'
+import { memoryRateLimiter } from '../worker/src/rate-limit.ts'
+import type { Store } from '../worker/src/store.ts'
 
 export type FakeMode =
   /** Streams `tokens` tokens, then done. */
@@ -203,4 +208,27 @@ export async function deadOriginUrl(): Promise<string> {
   const { port } = server.address() as AddressInfo
   await new Promise<void>((r) => server.close(() => r()))
   return `http://127.0.0.1:${port}`
+}
+
+/**
+ * The edge's dependencies for tests of the generation routes: the given store and origin client, an
+ * in-memory cache and a generous limiter; no tokenizer or kernel (generation never needs them).
+ */
+export function generationDeps(store: Store, origin: OriginClient, extra: Partial<AppDeps> = {}): AppDeps {
+  const unused = () => Promise.reject(new Error('generation needs no tokenizer or kernel'))
+  return {
+    openStore: () => store,
+    cache: memoryCache(),
+    tokenizer: unused,
+    kernel: unused,
+    masterSecret: 'master-secret-for-tests-0123456789',
+    revokedGraceSeconds: 3600,
+    maxTokens: 8192,
+    adminToken: null,
+    maxBodyBytes: 256 * 1024,
+    rateLimiter: memoryRateLimiter(10_000),
+    checks: {},
+    origin,
+    ...extra,
+  }
 }

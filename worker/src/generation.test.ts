@@ -4,11 +4,9 @@
 // the app, and validation.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { GenerateRequestSchema } from '../../core/generation/protocol.ts'
-import { type FakeOrigin, fakeToken, startFakeOrigin } from '../../test/fake-origin.ts'
-import { memoryCache } from '../adapters/cache.ts'
+import { type FakeOrigin, fakeToken, generationDeps, startFakeOrigin } from '../../test/fake-origin.ts'
 import { type AppDeps, createApp } from './app.ts'
 import { createOriginClient } from './origin-client.ts'
-import { memoryRateLimiter } from './rate-limit.ts'
 import { SseDecoder } from './sse.ts'
 import { MemoryStore, type Tenant, type WatermarkKeyRecord } from './store.ts'
 
@@ -23,30 +21,18 @@ let b: string
 let keyOld: WatermarkKeyRecord
 let keyNew: WatermarkKeyRecord
 
-const unused = () => Promise.reject(new Error('generation must not need the tokenizer or kernel'))
-
 beforeAll(async () => {
   fake = await startFakeOrigin(SECRET)
-  deps = {
-    openStore: () => store,
-    cache: memoryCache(),
-    tokenizer: unused,
-    kernel: unused,
-    masterSecret: 'master-secret-for-tests-0123456789',
-    revokedGraceSeconds: 3600,
-    maxTokens: 8192,
-    adminToken: null,
-    maxBodyBytes: 256 * 1024,
-    rateLimiter: memoryRateLimiter(10_000),
-    checks: {},
-    origin: createOriginClient({
+  deps = generationDeps(
+    store,
+    createOriginClient({
       url: fake.url,
       signingSecret: SECRET,
       timeoutMs: 5000,
       idleTimeoutMs: 1000,
       threshold: 1000,
     }),
-  }
+  )
   app = createApp(deps)
   tenantA = await store.createTenant('A')
   a = (await store.createApiKey(tenantA.id)).key

@@ -4,11 +4,9 @@
 import { type ServerType, serve } from '@hono/node-server'
 import OpenAI, { APIError } from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { type FakeOrigin, startFakeOrigin } from '../../test/fake-origin.ts'
-import { memoryCache } from '../adapters/cache.ts'
+import { type FakeOrigin, generationDeps, startFakeOrigin } from '../../test/fake-origin.ts'
 import { createApp } from './app.ts'
 import { createOriginClient } from './origin-client.ts'
-import { memoryRateLimiter } from './rate-limit.ts'
 import { MemoryStore } from './store.ts'
 
 const SECRET = 'origin-signing-secret-for-tests'
@@ -18,29 +16,14 @@ let server: ServerType
 let client: OpenAI
 let unretried: OpenAI
 
-const unused = () => Promise.reject(new Error('not needed'))
-
 beforeAll(async () => {
   fake = await startFakeOrigin(SECRET)
-  const app = createApp({
-    openStore: () => store,
-    cache: memoryCache(),
-    tokenizer: unused,
-    kernel: unused,
-    masterSecret: 'master-secret-for-tests-0123456789',
-    revokedGraceSeconds: 3600,
-    maxTokens: 8192,
-    adminToken: null,
-    maxBodyBytes: 256 * 1024,
-    rateLimiter: memoryRateLimiter(10_000),
-    checks: {},
-    origin: createOriginClient({
-      url: fake.url,
-      signingSecret: SECRET,
-      idleTimeoutMs: 5000,
-      threshold: 1000,
-    }),
-  })
+  const app = createApp(
+    generationDeps(
+      store,
+      createOriginClient({ url: fake.url, signingSecret: SECRET, idleTimeoutMs: 5000, threshold: 1000 }),
+    ),
+  )
   const tenant = await store.createTenant('sdk')
   const apiKey = (await store.createApiKey(tenant.id)).key
   await store.createKey({

@@ -85,17 +85,47 @@ function chunkEncoder(
   }
 }
 
-/** POST /v1/chat/completions */
-export async function chatCompletions(ctx: OpenAiContext, body: ChatRequest): Promise<Response> {
+/** What differs between the two OpenAI endpoints: object names and how a choice carries text. */
+interface Shape {
+  endpoint: GenerationContext['endpoint']
+  object: string
+  chunkObject: string
+  /** The choice of a complete (non-streaming) answer, without index / logprobs / finish_reason. */
+  choice(text: string): Record<string, unknown>
+  /** A stream chunk's choice around one text piece (`first`: the first chunk). */
+  delta(text: string, first: boolean): Record<string, unknown>
+  /** The choice of the closing chunk (with finish_reason). */
+  last: Record<string, unknown>
+}
+
+const chatShape: Shape = {
+  endpoint: 'chat.completions',
+  object: 'chat.completion',
+  chunkObject: 'chat.completion.chunk',
+  choice: (text) => ({ message: { role: 'assistant', content: text, refusal: null } }),
+  delta: (text, first) => ({ delta: first ? { role: 'assistant', content: text } : { content: text } }),
+  last: { delta: {} },
+}
+
+const completionShape: Shape = {
+  endpoint: 'completions',
+  object: 'text_completion',
+  chunkObject: 'text_completion',
+  choice: (text) => ({ text }),
+  delta: (text) => ({ text }),
+  last: { text: '' },
+}
+
+/** Runs the generation and answers in the endpoint's shape: one JSON object, or an SSE stream. */
+async function serve(
+  ctx: OpenAiContext,
+  body: Common,
+  input: Record<string, unknown>,
+  shape: Shape,
+): Promise<Response> {
   const watermark = await resolveWatermark(ctx.store, ctx.tenant, keyIdOf(body))
-  const request = GenerateRequestSchema.parse({
-    ...protocolFields(body, watermark),
-    messages: body.messages.map((m) => ({
-      role: m.role === 'developer' ? 'system' : m.role,
-      content: textOf(m.content),
-    })),
-  })
-  const gen = await startGeneration({ ...ctx, endpoint: 'chat.completions' }, request)
+  const request = GenerateRequestSchema.parse({ ...protocolFields(body, watermark), ...input })
+  const gen = await startGeneration({ ...ctx, endpoint: shape.endpoint }, request)
   const created = Math.floor(Date.now() / 1000)
   const headers = generationHeaders(gen)
   if (!request.stream) {
@@ -103,17 +133,12 @@ export async function chatCompletions(ctx: OpenAiContext, body: ChatRequest): Pr
     return Response.json(
       {
         id: gen.id,
-        object: 'chat.completion',
+        object: shape.object,
         created,
         model: r.model,
         system_fingerprint: null,
         choices: [
-          {
-            index: 0,
-            message: { role: 'assistant', content: r.text, refusal: null },
-            logprobs: null,
-            finish_reason: finishReason(r.finishReason),
-          },
+          { index: 0, ...shape.choice(r.text), logprobs: null, finish_reason: finishReason(r.finishReason) },
         ],
         usage: usage(r),
         watermark: r.watermark,
@@ -123,46 +148,29 @@ export async function chatCompletions(ctx: OpenAiContext, body: ChatRequest): Pr
   }
   const encode = chunkEncoder(
     gen,
-    { object: 'chat.completion.chunk', created, model: body.model },
-    (text, first) => ({ delta: first ? { role: 'assistant', content: text } : { content: text } }),
-    { delta: {} },
+    { object: shape.chunkObject, created, model: body.model },
+    shape.delta,
+    shape.last,
     body.stream_options?.include_usage === true,
   )
   return eventStreamResponse(gen, encode, headers)
 }
 
+/** POST /v1/chat/completions */
+export function chatCompletions(ctx: OpenAiContext, body: ChatRequest): Promise<Response> {
+  const messages = body.messages.map((m) => ({
+    role: m.role === 'developer' ? 'system' : m.role,
+    content: textOf(m.content),
+  }))
+  return serve(ctx, body, { messages }, chatShape)
+}
+
 /** POST /v1/completions */
-export async function completions(ctx: OpenAiContext, body: CompletionRequest): Promise<Response> {
-  const watermark = await resolveWatermark(ctx.store, ctx.tenant, keyIdOf(body))
-  const request = GenerateRequestSchema.parse({
-    ...protocolFields(body, watermark),
-    prompt: typeof body.prompt === 'string' ? body.prompt : body.prompt[0],
-  })
-  const gen = await startGeneration({ ...ctx, endpoint: 'completions' }, request)
-  const created = Math.floor(Date.now() / 1000)
-  const headers = generationHeaders(gen)
-  if (!request.stream) {
-    const r = await collectResult(gen)
-    return Response.json(
-      {
-        id: gen.id,
-        object: 'text_completion',
-        created,
-        model: r.model,
-        system_fingerprint: null,
-        choices: [{ index: 0, text: r.text, logprobs: null, finish_reason: finishReason(r.finishReason) }],
-        usage: usage(r),
-        watermark: r.watermark,
-      },
-      { headers },
-    )
-  }
-  const encode = chunkEncoder(
-    gen,
-    { object: 'text_completion', created, model: body.model },
-    (text) => ({ text }),
-    { text: '' },
-    body.stream_options?.include_usage === true,
+export function completions(ctx: OpenAiContext, body: CompletionRequest): Promise<Response> {
+  return serve(
+    ctx,
+    body,
+    { prompt: typeof body.prompt === 'string' ? body.prompt : body.prompt[0] },
+    completionShape,
   )
-  return eventStreamResponse(gen, encode, headers)
 }

@@ -3,11 +3,9 @@
 // rejecting, erroring / cut / stalled mid-stream; the circuit breaker on real time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { GenerateRequestSchema } from '../../core/generation/protocol.ts'
-import { deadOriginUrl, type FakeOrigin, startFakeOrigin } from '../../test/fake-origin.ts'
-import { memoryCache } from '../adapters/cache.ts'
+import { deadOriginUrl, type FakeOrigin, generationDeps, startFakeOrigin } from '../../test/fake-origin.ts'
 import { createApp } from './app.ts'
 import { createOriginClient, OriginError } from './origin-client.ts'
-import { memoryRateLimiter } from './rate-limit.ts'
 import { MemoryStore } from './store.ts'
 import { continueTrace, formatTraceparent, parseTraceparent } from './trace-context.ts'
 
@@ -232,22 +230,11 @@ describe('W3C trace context to the origin', () => {
     const rec = recordingFetch()
     const store = new MemoryStore()
     const lines: string[] = []
-    const unused = () => Promise.reject(new Error('generation needs no tokenizer or kernel'))
-    const app = createApp({
-      openStore: () => store,
-      cache: memoryCache(),
-      tokenizer: unused,
-      kernel: unused,
-      masterSecret: 'master-secret-for-tests-0123456789',
-      revokedGraceSeconds: 3600,
-      maxTokens: 8192,
-      adminToken: null,
-      maxBodyBytes: 256 * 1024,
-      rateLimiter: memoryRateLimiter(10_000),
-      checks: {},
-      origin: client(fake.url, { fetch: rec.fetch }),
-      metrics: { log: (line) => lines.push(line) },
-    })
+    const app = createApp(
+      generationDeps(store, client(fake.url, { fetch: rec.fetch }), {
+        metrics: { log: (line) => lines.push(line) },
+      }),
+    )
     const apiKey = (await store.createApiKey((await store.createTenant('T')).id)).key
     const generate = (headers: Record<string, string>) =>
       app.request('/v1/generate', {

@@ -277,42 +277,25 @@ const WatermarkUsed = z
   .nullable()
   .openapi({ description: 'Extension: the watermark applied (null: none).' })
 
-export const ChatCompletionSchema = z
-  .object({
+/** An OpenAI completion object; the two endpoints differ in `object` and in how a choice holds text. */
+const openAiCompletion = <O extends string, C extends z.ZodRawShape>(object: O, choice: C) =>
+  z.object({
     id: z.string(),
-    object: z.literal('chat.completion'),
+    object: z.literal(object),
     created: z.number().int(),
     model: z.string(),
     system_fingerprint: z.null(),
     choices: z.array(
-      z.object({
-        index: z.number().int(),
-        message: z.object({ role: z.literal('assistant'), content: z.string(), refusal: z.null() }),
-        logprobs: z.null(),
-        finish_reason: OpenAiFinish,
-      }),
+      z.object({ index: z.number().int(), ...choice, logprobs: z.null(), finish_reason: OpenAiFinish }),
     ),
     usage: OpenAiUsage,
     watermark: WatermarkUsed,
   })
-  .openapi('ChatCompletion')
 
-export const CompletionSchema = z
-  .object({
-    id: z.string(),
-    object: z.literal('text_completion'),
-    created: z.number().int(),
-    model: z.string(),
-    system_fingerprint: z.null(),
-    choices: z.array(
-      z.object({
-        index: z.number().int(),
-        text: z.string(),
-        logprobs: z.null(),
-        finish_reason: OpenAiFinish,
-      }),
-    ),
-    usage: OpenAiUsage,
-    watermark: WatermarkUsed,
-  })
-  .openapi('Completion')
+export const ChatCompletionSchema = openAiCompletion('chat.completion', {
+  message: z.object({ role: z.literal('assistant'), content: z.string(), refusal: z.null() }),
+}).openapi('ChatCompletion')
+
+export const CompletionSchema = openAiCompletion('text_completion', { text: z.string() }).openapi(
+  'Completion',
+)
