@@ -1,6 +1,7 @@
 // npm run bench: every benchmark of the project, baselines measured in the same run.
 import { formatDetectRows, benchDetect } from './detect.bench.ts'
 import { benchKernels, formatRows } from './kernel.bench.ts'
+import { benchGreenlistTracking, formatTrackingRows } from './greenlist-tracking.bench.ts'
 import { benchKgwSeeding, formatSeedRows } from './kgw-seeding.bench.ts'
 import { benchOrigin } from './origin.bench.ts'
 import {
@@ -16,6 +17,8 @@ console.log(
 )
 console.log('## Scoring kernel (WASM vs JS reference)\n')
 console.log(formatRows(await benchKernels()))
+console.log('\n## torch-MT19937 greenlists at V = 151,936: tracking pass vs walks (WASM)\n')
+console.log(formatTrackingRows(await benchGreenlistTracking()))
 console.log('\n## Detection per preset (scheme.detect end to end)\n')
 console.log(formatDetectRows(await benchDetect()))
 console.log('\n## KGW detection of 500 tokens: BigInt seeding (before) vs 32-bit halves (after)\n')

@@ -295,6 +295,81 @@ describe('mtGreenOneSeed: many ids under one seed in one pass', () => {
   })
 })
 
+describe('mtGreenBitmap: the whole greenlist of one seed', () => {
+  const bit = (b: Uint32Array, p: number) => (b[p >>> 5] >>> (p & 31)) & 1
+  const popcount = (b: Uint32Array) => {
+    let c = 0
+    for (let w of b) for (; w; w &= w - 1) c++
+    return c
+  }
+
+  it('equals the per-id walk on every id (JS and WASM) for random vocab / greenCount', () => {
+    const r = rng(13)
+    for (let c = 0; c < 60; c++) {
+      const vocab = c < 4 ? [1, 2, 33, 64][c] : 1 + Math.floor(r() * (c % 6 === 0 ? 3000 : 500))
+      const green = pick(r, [
+        0,
+        1,
+        vocab - 1,
+        vocab,
+        vocab + 1,
+        -2,
+        Math.floor(r() * vocab),
+        Math.floor(vocab / 4),
+      ])
+      const seed = Math.floor(r() * 2 ** 32)
+      const ids = Int32Array.from({ length: vocab }, (_, i) => i)
+      const want = new Uint8Array(vocab)
+      jsKernel.mtGreen(new Uint32Array(vocab).fill(seed), ids, vocab, green, want)
+      const words = Math.ceil(vocab / 32)
+      for (const kernel of [jsKernel, wasm]) {
+        const b = new Uint32Array(words + 1).fill(0xdeadbeef)
+        kernel.mtGreenBitmap(seed, vocab, green, b)
+        const got = Uint8Array.from(ids, (p) => bit(b, p))
+        expect(got, `${kernel.name} case ${c} vocab ${vocab} green ${green}`).toEqual(want)
+        expect(b[words]).toBe(0xdeadbeef) // nothing written past the bitmap
+        // no bit set beyond the vocabulary in the last word
+        expect(popcount(b.subarray(0, words))).toBe(want.reduce((x, y) => x + y, 0))
+      }
+    }
+  })
+
+  it('Qwen3-sized vocab: γV bits set, sampled ids agree with the walk, and the scratch is left clean', () => {
+    const r = rng(14)
+    const V = 151936
+    for (const green of [37984, 75968]) {
+      const seed = Math.floor(r() * 2 ** 32)
+      const b = new Uint32Array(Math.ceil(V / 32))
+      wasm.mtGreenBitmap(seed, V, green, b)
+      expect(popcount(b)).toBe(green)
+      const ids = Int32Array.from({ length: 400 }, () => Math.floor(r() * V))
+      const walk = new Uint8Array(ids.length)
+      wasm.mtGreen(new Uint32Array(ids.length).fill(seed), ids, V, green, walk)
+      expect(Uint8Array.from(ids, (p) => bit(b, p))).toEqual(walk)
+      // The tracking pass shares the permutation's scratch: it must still be all zero.
+      const tracked = new Uint8Array(ids.length)
+      wasm.mtGreenOneSeed(seed, ids, V, green, tracked)
+      expect(tracked).toEqual(walk)
+    }
+  })
+
+  it('reproduces the torch greenlist vector', () => {
+    const v = loadVectors('torch-synthid.json')
+    for (const g of v.kgw_lefthash as {
+      vocab: number
+      gamma: number
+      seed: string
+      greenlist?: number[]
+    }[]) {
+      if (!g.greenlist) continue
+      const b = new Uint32Array(Math.ceil(g.vocab / 32))
+      wasm.mtGreenBitmap(torchSeed(BigInt(g.seed)), g.vocab, Math.floor(g.vocab * g.gamma), b)
+      const green = new Set(g.greenlist)
+      for (let p = 0; p < g.vocab; p++) expect(bit(b, p), `token ${p}`).toBe(green.has(p) ? 1 : 0)
+    }
+  })
+})
+
 describe('synthidGValues parity', () => {
   const DEFAULT_KEYS = [
     654, 400, 836, 123, 340, 443, 597, 160, 57, 29, 590, 639, 13, 715, 468, 990, 966, 226, 324, 585, 118, 504,

@@ -46,6 +46,7 @@ interface KernelExports {
     pos: number,
     out: number,
   ): void
+  mtGreenBitmap(seed: number, vocab: number, green: number, inv: number, perm: number, bits: number): void
   synthidGValues(
     tokens: number,
     n: number,
@@ -106,6 +107,20 @@ export async function createWasmKernel(module: WebAssembly.Module): Promise<Scor
     ensure(dyn)
     new Uint8Array(memory.buffer, pMarked, dyn - pMarked).fill(0)
     invVocab = -1 // the inverse table moved or grew: recompute on next use
+  }
+
+  /** Sizes the tracking scratch for (vocab, greenCount) and fills the reciprocal table. */
+  const prepareTracking = (vocab: number, greenCount: number) => {
+    if (greenCount > invCap || vocab > trackVocab) {
+      invCap = (Math.max(invCap, greenCount) + 3) & ~3 // SIMD reads four entries at a time
+      trackVocab = Math.max(trackVocab, vocab)
+      relayout()
+    }
+    if (!(vocab === invVocab && greenCount <= invCount)) {
+      x.mtInverseTable(pInv, vocab, greenCount)
+      invVocab = vocab
+      invCount = greenCount
+    }
   }
 
   new Uint8Array(memory.buffer, x.synthidTablePtr() >>> 0, 65536).set(synthidTable())
@@ -177,16 +192,7 @@ export async function createWasmKernel(module: WebAssembly.Module): Promise<Scor
         for (let j = 0; j < n; j++) out[j] = greenCount > 0 && ids[j] >= 0 && ids[j] < vocab ? 1 : 0
         return
       }
-      if (greenCount > invCap || vocab > trackVocab) {
-        invCap = (Math.max(invCap, greenCount) + 3) & ~3 // SIMD reads four entries at a time
-        trackVocab = Math.max(trackVocab, vocab)
-        relayout()
-      }
-      if (!(vocab === invVocab && greenCount <= invCount)) {
-        x.mtInverseTable(pInv, vocab, greenCount)
-        invVocab = vocab
-        invCount = greenCount
-      }
+      prepareTracking(vocab, greenCount)
       const pIds = dyn
       const pPos = align(pIds + 4 * n)
       const pOut = align(pPos + 4 * n)
@@ -194,6 +200,24 @@ export async function createWasmKernel(module: WebAssembly.Module): Promise<Scor
       new Int32Array(memory.buffer, pIds, n).set(ids)
       x.mtGreenOneSeed(seed >>> 0, pIds, n, vocab, greenCount, pInv, pMarked, pSlot, pPos, pOut)
       out.set(new Uint8Array(memory.buffer, pOut, n))
+    },
+
+    mtGreenBitmap(seed, vocab, greenCount, out) {
+      checkCount('vocab', vocab)
+      if (!Number.isInteger(greenCount)) throw new RangeError(`wasm kernel: bad greenCount ${greenCount}`)
+      const words = Math.ceil(vocab / 32)
+      checkOut(out, words)
+      if (greenCount <= 0 || greenCount >= vocab) {
+        out.fill(0, 0, words)
+        if (greenCount > 0) for (let p = 0; p < vocab; p++) out[p >>> 5] |= 1 << (p & 31)
+        return
+      }
+      prepareTracking(vocab, greenCount)
+      const pBits = dyn
+      ensure(pBits + 4 * words)
+      // The slot array (vocab u32, all zero) serves as the permutation; the kernel zeroes it again.
+      x.mtGreenBitmap(seed >>> 0, vocab, greenCount, pInv, pSlot, pBits)
+      out.set(new Uint32Array(memory.buffer, pBits, words))
     },
 
     synthidGValues(tokens, contextLen, keys, variant: SynthidVariant, out) {

@@ -11,6 +11,11 @@ const contextAt = (tokens: Int32Array, i: number, width: number) => (j: number) 
 
 // One tracker per (vocab, greenCount): its scratch (a V-bit bitmap, a V-entry slot array) is reused.
 let tracker: RandpermPrefixTracker | null = null
+const trackerFor = (vocab: number, greenCount: number) => {
+  if (tracker?.n !== vocab || tracker.prefix !== greenCount)
+    tracker = new RandpermPrefixTracker(vocab, greenCount)
+  return tracker
+}
 
 export const jsKernel: ScoringKernel = {
   name: 'js',
@@ -52,9 +57,11 @@ export const jsKernel: ScoringKernel = {
   },
 
   mtGreenOneSeed(seed, ids, vocab, greenCount, out) {
-    if (tracker?.n !== vocab || tracker.prefix !== greenCount)
-      tracker = new RandpermPrefixTracker(vocab, greenCount)
-    tracker.flags(seed, ids, ids.length, out)
+    trackerFor(vocab, greenCount).flags(seed, ids, ids.length, out)
+  },
+
+  mtGreenBitmap(seed, vocab, greenCount, out) {
+    trackerFor(vocab, greenCount).bitmap(seed, out)
   },
 
   synthidGValues(tokens, contextLen, keys, variant: SynthidVariant, out) {

@@ -21,6 +21,12 @@ export interface ScoringKernel {
    */
   mtGreenOneSeed(seed: number, ids: Int32Array, vocab: number, greenCount: number, out: Uint8Array): void
   /**
+   * The whole greenlist of one seed: bit p of out (⌈vocab/32⌉ words, bit p & 31 of word p >> 5) is set
+   * iff p ∈ torch CPU randperm(seed, vocab)[0 : greenCount]. Costs about a tracking pass plus the
+   * permutation's memory traffic: worth it for a seed that recurs (see core/schemes/greenlist-cache.ts).
+   */
+  mtGreenBitmap(seed: number, vocab: number, greenCount: number, out: Uint32Array): void
+  /**
    * SynthID g-values for every position i ≥ contextLen (n-gram = tokens[i−contextLen .. i]):
    * out[(i − contextLen)·depth + l] for layer l, depth = keys.length.
    */

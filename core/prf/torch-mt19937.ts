@@ -163,6 +163,14 @@ export class RandpermPrefixTracker {
     this.slotAt = new Int32Array(n)
   }
 
+  private perm: Int32Array | null = null
+
+  /** The whole greenlist of `seed` as a bitmap (bit p of out[p >> 5]); see ScoringKernel.mtGreenBitmap. */
+  bitmap(seed: number, out: Uint32Array): void {
+    this.perm ??= new Int32Array(this.n)
+    greenBitmap(seed, this.n, this.prefix, this.inverse, this.perm, out)
+  }
+
   /** out[j] = 1 iff ids[j] (j < count) is green under `seed` (the u32 MT seed). */
   flags(seed: number, ids: ArrayLike<number>, count: number, out: Uint8Array): void {
     const { state: s, inverse, marked, slotAt, n, prefix } = this
@@ -227,6 +235,47 @@ export class RandpermPrefixTracker {
       }
     }
   }
+}
+
+/**
+ * Bit p of out (⌈n/32⌉ words) set iff p ∈ randperm(seed, n)[0 : prefix]: the first `prefix`
+ * Fisher–Yates steps on `perm` (scratch of n entries), with randperm's draws and modulo.
+ */
+function greenBitmap(
+  seed: number,
+  n: number,
+  prefix: number,
+  inverse: Float64Array,
+  perm: Int32Array,
+  out: Uint32Array,
+): void {
+  const words = (n + 31) >>> 5
+  if (out.length < words) throw new RangeError(`bitmap needs ${words} words, got ${out.length}`)
+  out.fill(0, 0, words)
+  if (prefix >= n) {
+    for (let p = 0; p < n; p++) out[p >>> 5] |= 1 << (p & 31)
+    return
+  }
+  if (prefix <= 0) return
+  for (let p = 0; p < n; p++) perm[p] = p
+  const s = new Int32Array(N)
+  seedState(s, seed)
+  for (let i = 0; i < prefix; ) {
+    twistState(s)
+    const end = Math.min(N, prefix - i)
+    for (let k = 0; k < end; k++, i++) {
+      const r = temper(s[k])
+      const m = n - i
+      let z = r - ((r * inverse[i]) | 0) * m
+      if (z < 0) z += m
+      else if (z >= m) z -= m
+      const t = i + z
+      const a = perm[i]
+      perm[i] = perm[t]
+      perm[t] = a
+    }
+  }
+  for (let j = 0; j < prefix; j++) out[perm[j] >>> 5] |= 1 << (perm[j] & 31)
 }
 
 /** torch.rand(count) float32 on CPU: (mt() & 0xFFFFFF) · 2^-24, one draw per element. */

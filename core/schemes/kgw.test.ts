@@ -3,6 +3,7 @@ import { loadVectors } from '../../test/vectors.ts'
 import { inRandpermPrefix, randperm } from '../prf/torch-mt19937.ts'
 import { seededRng } from '../rng.ts'
 import { loadWasmKernel } from '../../wasm/node.ts'
+import { GreenlistCache } from './greenlist-cache.ts'
 import { KgwScheme } from './kgw.ts'
 import { createScheme } from './registry.ts'
 import { jsKernel } from '../kernel/js.ts'
@@ -72,7 +73,7 @@ describe('KGW detection bookkeeping', () => {
 
 describe('KGW detection groups tokens by seed', () => {
   // Every other token is one of three "function words", so their seeds are followed by ~50 distinct
-  // tokens each (one tracking pass per seed) while the others are followed by one (a walk per pair).
+  // tokens each (a tracking pass, or a cached bitmap) while the others are followed by one (a walk).
   const r = seededRng(21)
   const vocab = 32000
   const seq: number[] = []
@@ -80,22 +81,58 @@ describe('KGW detection groups tokens by seed', () => {
   seq.push(11, seq[1], 11, seq[1]) // repeated (seed, token) pairs
 
   it.each(['kgw-lefthash', 'markllm-kgw'])(
-    '%s: per-token green flags equal the reference walk (JS and WASM kernels)',
+    '%s: per-token green flags equal the reference walk (JS and WASM kernels, with and without cached greenlists)',
     async (name) => {
       const wasm = await loadWasmKernel()
-      for (const kernel of [jsKernel, wasm]) {
-        const s = createScheme(name, { vocabSize: vocab }, { kernel }) as KgwScheme
-        const green = Math.floor((s as any).greenCount)
+      const warm = new GreenlistCache()
+      const runs = [
+        { kernel: jsKernel, greenlists: null, label: 'js, no cache' },
+        { kernel: wasm, greenlists: null, label: 'wasm, no cache' },
+        { kernel: wasm, greenlists: new GreenlistCache(), label: 'wasm, fresh cache' },
+        { kernel: jsKernel, greenlists: warm, label: 'js, fresh cache' },
+        { kernel: wasm, greenlists: warm, label: 'wasm, warm cache' },
+      ]
+      for (const { kernel, greenlists, label } of runs) {
+        const s = createScheme(name, { vocabSize: vocab }, { kernel, greenlists }) as KgwScheme
+        const green = s.greenCount
         const got = s.detect(seq, { perToken: true, dedup: false }).perToken!
         let checked = 0
         for (let i = 1; i < seq.length; i++) {
           if (got[i].score === null) continue
           const want = inRandpermPrefix(s.seedAt(seq, i), vocab, green, seq[i]) ? 1 : 0
-          expect(got[i].score, `${kernel.name} token ${i}`).toBe(want)
+          expect(got[i].score, `${label} token ${i}`).toBe(want)
           checked++
         }
         expect(checked).toBeGreaterThan(250)
       }
+    },
+  )
+})
+
+describe('KGW generation with the greenlist cache', () => {
+  it.each(['kgw-lefthash', 'markllm-kgw'])(
+    '%s: the same seeded text with and without cached greenlists',
+    async (name) => {
+      const wasm = await loadWasmKernel()
+      const vocab = 151936
+      const generate = (greenlists: GreenlistCache | null) => {
+        const s = createScheme(name, { vocabSize: vocab }, { kernel: wasm, greenlists })
+        const wm = s.watermarker([11])
+        const r = seededRng(4)
+        const out: number[] = []
+        // Ten finite logits over the same ids every step, so contexts (and seeds) recur.
+        for (let t = 0; t < 120; t++) {
+          const logits = new Float32Array(vocab).fill(Number.NEGATIVE_INFINITY)
+          for (let j = 0; j < 10; j++) logits[(j * 15_193) % vocab] = 1.5 * Math.sin(j + t)
+          out.push(wm.next(logits, r))
+        }
+        return out
+      }
+      const cache = new GreenlistCache()
+      const plain = generate(null)
+      expect(generate(cache)).toEqual(plain)
+      expect(cache.hits).toBeGreaterThan(30)
+      expect(generate(cache)).toEqual(plain) // warm
     },
   )
 })

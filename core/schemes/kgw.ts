@@ -3,6 +3,7 @@
 // Greenlist = randperm(V, seed)[0 : ⌊γV⌋]; detection is an exact binomial test of the green count.
 import { z } from 'zod'
 import { countedMask, redGreenResult, toInt32 } from './detection.ts'
+import { type GreenlistCache, isGreenIn, sharedGreenlists } from './greenlist-cache.ts'
 import { KgwSeeder } from './kgw-seed.ts'
 import {
   contextWidthSchema,
@@ -52,7 +53,8 @@ export class KgwScheme implements WatermarkScheme {
   readonly vocabSize: number
   readonly pValueThreshold: number
   private readonly p: z.output<typeof kgwParamsSchema>
-  private readonly greenCount: number
+  /** ⌊γV⌋: the length of the greenlist prefix of the permutation. */
+  readonly greenCount: number
   private readonly seeder: KgwSeeder
   /** Self-hash memo: seed · V + token → green (a pure function of both, so caching is exact). */
   private readonly memo = new Map<number, number>()
@@ -140,8 +142,9 @@ export class KgwScheme implements WatermarkScheme {
   }
 
   /**
-   * pairGreen[p] for every distinct (seed, token) pair. A seed that many tokens follow (after "the",
-   * ",", …) gets one tracking pass for all of them; the rest go one membership walk per pair.
+   * pairGreen[p] for every distinct (seed, token) pair. A seed whose greenlist is cached, that recurs,
+   * or that many tokens follow (after "the", ",", …) is answered from its bitmap; the others go one
+   * membership walk per pair.
    */
   private greenPairs(
     bySeed: Map<number, Map<number, number>>,
@@ -154,6 +157,12 @@ export class KgwScheme implements WatermarkScheme {
     const trackMin = isFastKernel(kernel) ? KERNEL_PER_ID_MAX + 1 : 2
     const walk: number[] = []
     for (const [seed, byToken] of bySeed) {
+      const bitmap = this.bitmapFor(seed, byToken.size >= trackMin)
+      if (bitmap) {
+        for (const [token, p] of byToken)
+          pairGreen[p] = token >= 0 && token < this.vocabSize ? isGreenIn(bitmap, token) : 0
+        continue
+      }
       if (byToken.size < trackMin) {
         for (const p of byToken.values()) walk.push(p)
         continue
@@ -207,10 +216,33 @@ export class KgwScheme implements WatermarkScheme {
     }
   }
 
+  private get greenlists(): GreenlistCache | null {
+    return this.deps.greenlists === undefined ? sharedGreenlists : this.deps.greenlists
+  }
+
+  /**
+   * The cached greenlist bitmap of `seed`, building it when the seed recurs (asked for before, or
+   * `many` tokens follow it now); undefined when it is not worth one yet.
+   */
+  private bitmapFor(seed: number, many: boolean): Uint32Array | undefined {
+    const cache = this.greenlists
+    if (!cache || this.greenCount <= 0 || this.greenCount >= this.vocabSize) return undefined
+    const cached = cache.get(this.vocabSize, this.greenCount, seed)
+    if (cached) return cached
+    if (!(cache.recurring(this.vocabSize, this.greenCount, seed) || many)) return undefined
+    const bitmap = new Uint32Array(Math.ceil(this.vocabSize / 32))
+    this.deps.kernel.mtGreenBitmap(seed, this.vocabSize, this.greenCount, bitmap)
+    cache.set(this.vocabSize, this.greenCount, seed, bitmap)
+    return bitmap
+  }
+
   /** flags[j] = 1 iff candidate j is in the greenlist of one seed (left-hash, MarkLLM). */
   private greenFlags(seed: number, w: Candidates, flags: Uint8Array): void {
     const ids = w.ids.subarray(0, w.count)
-    if (isFastKernel(this.deps.kernel) && w.count <= KERNEL_PER_ID_MAX) {
+    const bitmap = this.bitmapFor(seed, false)
+    if (bitmap) {
+      for (let j = 0; j < w.count; j++) flags[j] = isGreenIn(bitmap, ids[j])
+    } else if (isFastKernel(this.deps.kernel) && w.count <= KERNEL_PER_ID_MAX) {
       this.deps.kernel.mtGreen(
         new Uint32Array(w.count).fill(seed),
         ids,

@@ -137,5 +137,5 @@ export class UnknownSchemeError extends Error {
 export function createScheme(name: string, params: Params, deps: Partial<SchemeDeps> = {}): WatermarkScheme {
   const preset = getPreset(name)
   const defined = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined))
-  return preset.build(name, { ...preset.defaults, ...defined }, { kernel: deps.kernel ?? jsKernel })
+  return preset.build(name, { ...preset.defaults, ...defined }, { ...deps, kernel: deps.kernel ?? jsKernel })
 }

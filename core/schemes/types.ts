@@ -1,4 +1,5 @@
 // One interface per scheme, used the same way by the origin (generate) and the edge (detect).
+import type { GreenlistCache } from './greenlist-cache.ts'
 import type { ScoringKernel } from '../kernel/types.ts'
 
 /** A uniform draw in [0, 1); seeded by the caller so generation is reproducible. */
@@ -88,4 +89,6 @@ export interface WatermarkScheme {
 
 export interface SchemeDeps {
   kernel: ScoringKernel
+  /** Bitmaps of recurring KGW greenlists; default the process-wide one, null for none. */
+  greenlists?: GreenlistCache | null
 }

@@ -705,11 +705,7 @@ export function mtGreenOneSeed(
     left++
   }
   const st = MT_STATE
-  store<u32>(st, seed)
-  for (let j: u32 = 1; j < <u32>MT_N; j++) {
-    const prev = load<u32>(st + (<usize>(j - 1) << 2))
-    store<u32>(st + (<usize>j << 2), 1812433253 * (prev ^ (prev >>> 30)) + j)
-  }
+  seedState(st, seed)
   let i: u32 = 0
   // The next step that finds a tracked id at position i: a register compare instead of a bitmap load.
   let nextI = nextMarked(marked, 0, green)
@@ -749,6 +745,50 @@ export function mtGreenOneSeed(
       setMark(marked, p, false)
     }
   }
+}
+
+/** init_genrand for the state at st. */
+function seedState(st: usize, seed: u32): void {
+  store<u32>(st, seed)
+  for (let j: u32 = 1; j < <u32>MT_N; j++) {
+    const prev = load<u32>(st + (<usize>(j - 1) << 2))
+    store<u32>(st + (<usize>j << 2), 1812433253 * (prev ^ (prev >>> 30)) + j)
+  }
+}
+
+/**
+ * The whole greenlist of one seed as a bitmap: bit p of bits (⌈vocab/32⌉ u32) set iff p ∈ torch CPU
+ * randperm(seed, vocab)[0 : green]. Runs the first `green` Fisher–Yates steps on perm (vocab u32,
+ * all zero on entry and again on exit) — the permutation itself, worth it when a seed recurs.
+ * inv from mtInverseTable(vocab, ≥ green). Needs 0 < green < vocab.
+ */
+export function mtGreenBitmap(seed: u32, vocab: u32, green: u32, inv: usize, perm: usize, bits: usize): void {
+  let v = i32x4(0, 1, 2, 3)
+  const four = i32x4.splat(4)
+  const vocab4 = vocab & ~3
+  for (let p: u32 = 0; p < vocab4; p += 4) {
+    v128.store(perm + (<usize>p << 2), v)
+    v = i32x4.add(v, four)
+  }
+  for (let p = vocab4; p < vocab; p++) store<u32>(perm + (<usize>p << 2), p)
+  const st = MT_STATE
+  seedState(st, seed)
+  let i: u32 = 0
+  while (i < green) {
+    twistBlock(st)
+    const end: u32 = min<u32>(<u32>MT_N, green - i)
+    swapTargets(st, i, end, vocab, inv)
+    for (let k: u32 = 0; k < end; k++, i++) {
+      const pi = perm + (<usize>i << 2)
+      const pt = perm + (<usize>load<u32>(MT_TARGETS + (<usize>k << 2)) << 2)
+      const a = load<u32>(pi)
+      store<u32>(pi, load<u32>(pt))
+      store<u32>(pt, a)
+    }
+  }
+  memory.fill(bits, 0, <usize>((vocab + 31) >>> 5) << 2)
+  for (let j: u32 = 0; j < green; j++) setMark(bits, load<u32>(perm + (<usize>j << 2)), true)
+  memory.fill(perm, 0, <usize>vocab << 2)
 }
 
 // ---- SynthID g-values ----
