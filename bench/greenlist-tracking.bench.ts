@@ -2,8 +2,8 @@
 // - kernel: green flags of n ids under ONE seed, one tracking pass (mtGreenOneSeed) vs one membership
 //   walk per id (mtGreen) — the choice KgwScheme makes at generation (top-k candidates) and detection;
 // - detection of ~500 tokens of Brown text (Qwen3 tokenizer): "before" = one walk per distinct
-//   (seed, token) pair (the previous kgw.ts), "after" = scheme.detect (seeds that many tokens follow get
-//   one tracking pass). Both must give the same p-value.
+//   (seed, token) pair (the previous kgw.ts); scheme.detect grouped by seed without a greenlist cache,
+//   with an empty one, and with one warmed on 100 other texts (steady state). Same p-values.
 // CPU time per call, best of rounds of ≥ 150 ms. Run: npx tsx bench/greenlist-tracking.bench.ts
 import { loadTokenizer } from '../cli/tokenizers-node.ts'
 import type { ScoringKernel } from '../core/kernel/types.ts'
@@ -11,6 +11,7 @@ import { seededRng } from '../core/rng.ts'
 import { countedMask, redGreenResult } from '../core/schemes/detection.ts'
 import { KgwSeeder } from '../core/schemes/kgw-seed.ts'
 import { type KgwScheme, kgwParamsSchema } from '../core/schemes/kgw.ts'
+import { GreenlistCache } from '../core/schemes/greenlist-cache.ts'
 import { createScheme, getPreset } from '../core/schemes/registry.ts'
 import { brownText } from '../test/fixtures/brown.ts'
 import { loadWasmKernel } from '../wasm/node.ts'
@@ -49,7 +50,14 @@ export interface DetectRow {
   seeds: number
   tracked: number
   beforeUs: number
-  afterUs: number
+  /** Grouped by seed, no greenlist cache: tracking passes for seeds with > 3 tokens. */
+  groupedUs: number
+  /** With a fresh (empty) greenlist cache. */
+  coldUs: number
+  /** With a cache warmed on other texts (steady state of a busy isolate). */
+  warmUs: number
+  warmHitRate: number
+  cachedGreenlists: number
 }
 
 function kernelRows(kernel: ScoringKernel): KernelRow[] {
@@ -120,37 +128,49 @@ function detectPerPair(s: KgwScheme, name: string, tokens: Int32Array, kernel: S
 async function detectRows(kernel: ScoringKernel): Promise<DetectRow[]> {
   const tok = await loadTokenizer('qwen3')
   const corpus = brownText()
+  const text = (t: number) => tok.encode(corpus.slice(t * 2311, t * 2311 + 2300)) // ≈ 500 tokens
   const rows: DetectRow[] = []
   for (const name of ['kgw-lefthash', 'markllm-kgw']) {
-    const s = createScheme(name, { key: KEY, vocabSize: V }, { kernel }) as KgwScheme
-    let before = 0
-    let after = 0
-    let tokens = 0
-    let pairs = 0
-    let seeds = 0
-    let tracked = 0
+    const scheme = (greenlists: GreenlistCache | null) =>
+      createScheme(name, { key: KEY, vocabSize: V }, { kernel, greenlists }) as KgwScheme
+    const noCache = scheme(null)
+    const sum = { before: 0, grouped: 0, cold: 0, tokens: 0, pairs: 0, seeds: 0, tracked: 0 }
     const texts = 8
     for (let t = 0; t < texts; t++) {
-      const ids = tok.encode(corpus.slice(t * 2311 + 50_000, t * 2311 + 50_000 + 2300))
-      const base = detectPerPair(s, name, ids, kernel)
-      const now = s.detect(ids)
-      if (now.pValue !== base.result.pValue || now.scored !== base.result.scored)
+      const ids = text(20 + t)
+      const base = detectPerPair(noCache, name, ids, kernel)
+      if (noCache.detect(ids).pValue !== base.result.pValue)
         throw new Error(`${name}: grouped detection differs from the per-pair one`)
-      before += perCall(() => detectPerPair(s, name, ids, kernel))
-      after += perCall(() => s.detect(ids))
-      tokens += ids.length
-      pairs += base.pairs
-      seeds += base.seeds
-      for (const c of base.bySeed.values()) if (c > 3) tracked += c
+      sum.before += perCall(() => detectPerPair(noCache, name, ids, kernel))
+      sum.grouped += perCall(() => noCache.detect(ids))
+      // A fresh cache each call: only seeds that many tokens follow in this text get a bitmap.
+      sum.cold += perCall(() => scheme(new GreenlistCache()).detect(ids))
+      sum.tokens += ids.length
+      sum.pairs += base.pairs
+      sum.seeds += base.seeds
+      for (const c of base.bySeed.values()) if (c > 3) sum.tracked += c
     }
+    // Steady state: a cache warmed on 100 texts, then 100 texts it has not seen, each detected once.
+    const cache = new GreenlistCache()
+    const warm = scheme(cache)
+    for (let t = 100; t < 200; t++) warm.detect(text(t))
+    const unseen = Array.from({ length: 100 }, (_, i) => text(200 + i))
+    const [hits, misses] = [cache.hits, cache.misses]
+    const cpu = process.cpuUsage()
+    for (const ids of unseen) warm.detect(ids)
+    const d = process.cpuUsage(cpu)
     rows.push({
       scheme: name,
-      tokens: tokens / texts,
-      pairs: pairs / texts,
-      seeds: seeds / texts,
-      tracked: tracked / texts,
-      beforeUs: before / texts,
-      afterUs: after / texts,
+      tokens: sum.tokens / texts,
+      pairs: sum.pairs / texts,
+      seeds: sum.seeds / texts,
+      tracked: sum.tracked / texts,
+      beforeUs: sum.before / texts,
+      groupedUs: sum.grouped / texts,
+      coldUs: sum.cold / texts,
+      warmUs: (d.user + d.system) / unseen.length,
+      warmHitRate: (cache.hits - hits) / (cache.hits - hits + cache.misses - misses),
+      cachedGreenlists: cache.size,
     })
   }
   return rows
@@ -172,11 +192,11 @@ export function formatTrackingRows(r: Awaited<ReturnType<typeof benchGreenlistTr
         `| ${k.gamma} | ${k.ids} | ${f(k.walkUs)} | ${f(k.trackUs)} | ${(k.walkUs / k.trackUs).toFixed(2)}× |`,
     ),
     '',
-    '| preset | tokens | distinct (seed, token) | distinct seeds | pairs under seeds with > 3 | detect before (walk per pair) | after (grouped) | speed-up |',
-    '|---|---|---|---|---|---|---|---|',
+    '| preset | tokens | distinct (seed, token) | distinct seeds | pairs under seeds with > 3 | walk per pair (before) | grouped, no cache | empty cache | warm cache (hit rate) |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...r.detect.map(
       (d) =>
-        `| ${d.scheme} | ${d.tokens.toFixed(0)} | ${d.pairs.toFixed(0)} | ${d.seeds.toFixed(0)} | ${d.tracked.toFixed(0)} | ${f(d.beforeUs)} | ${f(d.afterUs)} | ${(d.beforeUs / d.afterUs).toFixed(2)}× |`,
+        `| ${d.scheme} | ${d.tokens.toFixed(0)} | ${d.pairs.toFixed(0)} | ${d.seeds.toFixed(0)} | ${d.tracked.toFixed(0)} | ${f(d.beforeUs)} | ${f(d.groupedUs)} (${(d.beforeUs / d.groupedUs).toFixed(2)}×) | ${f(d.coldUs)} (${(d.beforeUs / d.coldUs).toFixed(2)}×) | ${f(d.warmUs)} (${(d.beforeUs / d.warmUs).toFixed(2)}×; ${(100 * d.warmHitRate).toFixed(0)} % of seeds, ${d.cachedGreenlists} greenlists) |`,
     ),
   ]
   return lines.join('\n')

@@ -4,8 +4,9 @@ import { GreenlistCache, isGreenIn } from './greenlist-cache.ts'
 const bitmap = (words: number, fill = 0) => new Uint32Array(words).fill(fill)
 
 describe('GreenlistCache', () => {
-  it('admits a seed on its second request, not its first', () => {
-    const c = new GreenlistCache()
+  it('admits a seed on its admitAfter-th request', () => {
+    expect(new GreenlistCache().admitAfter).toBe(8)
+    const c = new GreenlistCache(undefined, 2)
     expect(c.recurring(100, 25, 7)).toBe(false)
     expect(c.recurring(100, 25, 8)).toBe(false)
     expect(c.recurring(100, 25, 7)).toBe(true)
@@ -33,7 +34,7 @@ describe('GreenlistCache', () => {
   })
 
   it('never holds a bitmap larger than its bound, and forgets first requests when full', () => {
-    const c = new GreenlistCache(16, 2)
+    const c = new GreenlistCache(16, 2, 2)
     c.set(1000, 250, 1, bitmap(32))
     expect(c.size).toBe(0)
     c.recurring(10, 2, 1)

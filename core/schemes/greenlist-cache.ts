@@ -7,8 +7,8 @@
 export class GreenlistCache {
   /** key → bitmap, in recency order (a Map iterates in insertion order; get re-inserts). */
   private readonly bitmaps = new Map<string, Uint32Array>()
-  /** Seeds asked for once and not cached: a second request makes them worth a bitmap. */
-  private readonly asked = new Set<string>()
+  /** Requests per uncached seed: only a seed asked for `admitAfter` times earns a bitmap. */
+  private readonly asked = new Map<string, number>()
   private bytes = 0
   hits = 0
   misses = 0
@@ -16,7 +16,14 @@ export class GreenlistCache {
   constructor(
     /** Memory bound for the bitmaps (V = 151,936: 19 KB each, so 8 MiB hold ≈ 440 greenlists). */
     readonly maxBytes = 8 * 2 ** 20,
-    /** Bound on the remembered first requests (cleared when full). */
+    /**
+     * Requests before a seed is cached. A bitmap costs ≈ 4 membership walks, and most seeds of text
+     * (rare contexts) never come back before they would be evicted. On Brown text at V = 151,936 with
+     * 8 MiB (bench/greenlist-tracking.bench.ts and its notes): admitting on the 2nd request churned the
+     * cache and detection got slower than without it; the 8th to 16th request did best.
+     */
+    readonly admitAfter = 8,
+    /** Bound on the remembered request counts (cleared when full). */
     private readonly maxAsked = 1 << 16,
   ) {}
 
@@ -36,12 +43,16 @@ export class GreenlistCache {
     return bitmap
   }
 
-  /** Notes a request for an uncached seed; true if it was asked for before (it recurs: cache it). */
+  /** Notes a request for an uncached seed; true once it has been asked for `admitAfter` times. */
   recurring(vocab: number, greenCount: number, seed: number): boolean {
     const key = `${vocab}:${greenCount}:${seed}`
-    if (this.asked.delete(key)) return true
+    const n = (this.asked.get(key) ?? 0) + 1
+    if (n >= this.admitAfter) {
+      this.asked.delete(key)
+      return true
+    }
     if (this.asked.size >= this.maxAsked) this.asked.clear()
-    this.asked.add(key)
+    this.asked.set(key, n)
     return false
   }
 

@@ -128,7 +128,7 @@ describe('KGW generation with the greenlist cache', () => {
         }
         return out
       }
-      const cache = new GreenlistCache()
+      const cache = new GreenlistCache(undefined, 2)
       const plain = generate(null)
       expect(generate(cache)).toEqual(plain)
       expect(cache.hits).toBeGreaterThan(30)
