@@ -10,7 +10,12 @@ import {
   formatLoadRows,
   formatTokenizerRows,
 } from './tokenizer.bench.ts'
-import { benchWatermarkStep, formatStepRows } from './watermark-step.bench.ts'
+import {
+  benchStepAtTextContexts,
+  benchWatermarkStep,
+  formatContextRows,
+  formatStepRows,
+} from './watermark-step.bench.ts'
 
 console.log(
   `# LM Watermark Lab benchmarks — ${new Date().toISOString()}, Node ${process.version}, one core\n`,
@@ -30,3 +35,4 @@ console.log('\n## Generation origin (brown-lm on CPU, watermark step, concurrenc
 console.log(await benchOrigin())
 console.log('\n## Watermark step at generation (nextToken, V = 151,936)\n')
 console.log(formatStepRows(await benchWatermarkStep()))
+console.log(`\n${formatContextRows(await benchStepAtTextContexts())}`)

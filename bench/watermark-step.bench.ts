@@ -5,12 +5,16 @@
 // 16 such vectors, so contexts rarely repeat. The filters (shared by every scheme) and the step after
 // them are timed apart, so the watermark's cost is not lost in the filters' noise. Times are CPU time
 // (process.cpuUsage), so other load on the machine inflates them less than wall time would.
+// Then the KGW step at the contexts of real text, without and with the greenlist cache.
 // Run: npx tsx bench/watermark-step.bench.ts (after npm run build:wasm).
+import { loadTokenizer } from '../cli/tokenizers-node.ts'
 import { type StepSampling, filterCandidates } from '../core/generation/next-token.ts'
 import { seededRng } from '../core/rng.ts'
+import { GreenlistCache } from '../core/schemes/greenlist-cache.ts'
 import { createScheme, schemeNames } from '../core/schemes/registry.ts'
 import { logitWindow, negligibleBelow, sampleSoftmax } from '../core/schemes/sampling.ts'
 import type { Candidates } from '../core/schemes/types.ts'
+import { brownText } from '../test/fixtures/brown.ts'
 import { loadWasmKernel } from '../wasm/node.ts'
 
 const V = 151_936
@@ -112,9 +116,12 @@ export async function benchWatermarkStep(only?: string[]): Promise<StepBench> {
       )
       for (const scheme of schemeNames) {
         if (only && !only.includes(scheme)) continue
-        const wm = createScheme(scheme, { key: 0x1234_5678n, vocabSize: V }, { kernel }).watermarker([
-          13, 7, 5, 3,
-        ])
+        // No greenlist cache: every KGW step pays for its greenlist (the cache has its own table below).
+        const wm = createScheme(
+          scheme,
+          { key: 0x1234_5678n, vocabSize: V },
+          { kernel, greenlists: null },
+        ).watermarker([13, 7, 5, 3])
         rows.push(
           row(
             scheme,
@@ -125,6 +132,77 @@ export async function benchWatermarkStep(only?: string[]): Promise<StepBench> {
     }
   }
   return { rows }
+}
+
+export interface ContextRow {
+  scheme: string
+  noCacheUs: number
+  warmCacheUs: number
+  hitRate: number
+}
+
+/**
+ * The KGW step at the contexts of real text: step i seeds from the Brown tokens before i (Qwen3
+ * tokenizer), top-k 50 of masked Zipf logits, without a greenlist cache and with one warmed on the
+ * 2,000 positions before the timed ones (a busy origin's steady state). CPU µs per step including
+ * plain sampling; the plain sampling alone is subtracted in the table.
+ */
+export async function benchStepAtTextContexts(): Promise<{ rows: ContextRow[]; plainUs: number }> {
+  const kernel = await loadWasmKernel()
+  const tokens = (await loadTokenizer('qwen3')).encode(brownText().slice(0, 40_000))
+  const s = SETTINGS['top-k 50']
+  const lists = Array.from({ length: 16 }, (_, i) =>
+    copyOf(filterCandidates(zipfLogits(2000 + i, FINITE), s)),
+  )
+  const rng = seededRng(43)
+  const timed = 2000
+  const time = (step: (i: number) => void) => {
+    const cpu = process.cpuUsage()
+    for (let i = 0; i < timed; i++) step(i)
+    return cpuUs(cpu) / timed
+  }
+  const plainUs = time((i) =>
+    sampleSoftmax(logitWindow(lists[i % 16], negligibleBelow(lists[i % 16].count, 0)), rng),
+  )
+  const rows: ContextRow[] = []
+  for (const name of ['kgw-lefthash', 'markllm-kgw']) {
+    const run = (greenlists: GreenlistCache | null, from: number) => {
+      const scheme = createScheme(name, { key: 0x1234_5678n, vocabSize: V }, { kernel, greenlists })
+      return (i: number) => {
+        const at = from + i
+        scheme.watermarker(Array.from(tokens.subarray(at - 4, at))).nextFromCandidates(lists[i % 16], rng)
+      }
+    }
+    const noCacheUs = time(run(null, 4))
+    const cache = new GreenlistCache()
+    const warmUp = run(cache, 4)
+    for (let i = 0; i < 2000; i++) warmUp(i)
+    const [h, m] = [cache.hits, cache.misses]
+    const warmCacheUs = time(run(cache, 2004))
+    rows.push({
+      scheme: name,
+      noCacheUs,
+      warmCacheUs,
+      hitRate: (cache.hits - h) / (cache.hits - h + cache.misses - m),
+    })
+  }
+  return { rows, plainUs }
+}
+
+export function formatContextRows({
+  rows,
+  plainUs,
+}: Awaited<ReturnType<typeof benchStepAtTextContexts>>): string {
+  return [
+    '| scheme (top-k 50, Brown contexts) | no greenlist cache | warm cache (hit rate) |',
+    '|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.scheme} | ${us(r.noCacheUs - plainUs)} | ${us(r.warmCacheUs - plainUs)} (${(100 * r.hitRate).toFixed(0)} % of steps) |`,
+    ),
+    '',
+    `Watermark step per token = the step − plain sampling of the same candidates (${us(plainUs)}); mean over 2,000 steps, CPU time (a watermarker per step, seeded with the text's 4 preceding tokens).`,
+  ].join('\n')
 }
 
 const us = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} ms` : `${x.toFixed(0)} µs`)
@@ -170,4 +248,5 @@ export function formatStepRows({ rows }: StepBench): string {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const only = process.argv[2]?.split(',')
   console.log(formatStepRows(await benchWatermarkStep(only)))
+  console.log(`\n${formatContextRows(await benchStepAtTextContexts())}`)
 }

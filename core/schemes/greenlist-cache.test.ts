@@ -4,6 +4,14 @@ import { GreenlistCache, isGreenIn } from './greenlist-cache.ts'
 const bitmap = (words: number, fill = 0) => new Uint32Array(words).fill(fill)
 
 describe('GreenlistCache', () => {
+  it('admits a seed once it has been asked for admitAfter walks in all', () => {
+    const c = new GreenlistCache(undefined, 8)
+    expect(c.recurring(100, 25, 7, 4)).toBe(false) // a generation step: a tracking pass ≈ 4 walks
+    expect(c.recurring(100, 25, 7, 4)).toBe(true)
+    for (let i = 0; i < 7; i++) expect(c.recurring(100, 25, 9)).toBe(false) // detection: one token
+    expect(c.recurring(100, 25, 9)).toBe(true)
+  })
+
   it('admits a seed on its admitAfter-th request', () => {
     expect(new GreenlistCache().admitAfter).toBe(8)
     const c = new GreenlistCache(undefined, 2)

@@ -7,7 +7,7 @@
 export class GreenlistCache {
   /** key → bitmap, in recency order (a Map iterates in insertion order; get re-inserts). */
   private readonly bitmaps = new Map<string, Uint32Array>()
-  /** Requests per uncached seed: only a seed asked for `admitAfter` times earns a bitmap. */
+  /** Work asked of each uncached seed so far, in membership walks: enough of it earns a bitmap. */
   private readonly asked = new Map<string, number>()
   private bytes = 0
   hits = 0
@@ -17,10 +17,11 @@ export class GreenlistCache {
     /** Memory bound for the bitmaps (V = 151,936: 19 KB each, so 8 MiB hold ≈ 440 greenlists). */
     readonly maxBytes = 8 * 2 ** 20,
     /**
-     * Requests before a seed is cached. A bitmap costs ≈ 4 membership walks, and most seeds of text
-     * (rare contexts) never come back before they would be evicted. On Brown text at V = 151,936 with
-     * 8 MiB (bench/greenlist-tracking.bench.ts and its notes): admitting on the 2nd request churned the
-     * cache and detection got slower than without it; the 8th to 16th request did best.
+     * Membership walks (≈ γV/… draws each; one bitmap costs ≈ 4) a seed must have been asked for
+     * before it is cached. Most seeds of text (rare contexts) never come back before they would be
+     * evicted: on Brown text at V = 151,936 with 8 MiB (bench/greenlist-tracking.bench.ts), caching
+     * every seed asked for twice churned the cache and made detection slower than none; 8–16 walks did
+     * best. A generation step asks for a whole tracking pass (≈ 4 walks), so it is cached sooner.
      */
     readonly admitAfter = 8,
     /** Bound on the remembered request counts (cleared when full). */
@@ -43,10 +44,13 @@ export class GreenlistCache {
     return bitmap
   }
 
-  /** Notes a request for an uncached seed; true once it has been asked for `admitAfter` times. */
-  recurring(vocab: number, greenCount: number, seed: number): boolean {
+  /**
+   * Notes a request for an uncached seed that would cost `walks` membership walks without a bitmap;
+   * true once the seed has been asked for `admitAfter` walks in all (then it is worth caching).
+   */
+  recurring(vocab: number, greenCount: number, seed: number, walks = 1): boolean {
     const key = `${vocab}:${greenCount}:${seed}`
-    const n = (this.asked.get(key) ?? 0) + 1
+    const n = (this.asked.get(key) ?? 0) + walks
     if (n >= this.admitAfter) {
       this.asked.delete(key)
       return true

@@ -157,7 +157,7 @@ export class KgwScheme implements WatermarkScheme {
     const trackMin = isFastKernel(kernel) ? KERNEL_PER_ID_MAX + 1 : 2
     const walk: number[] = []
     for (const [seed, byToken] of bySeed) {
-      const bitmap = this.bitmapFor(seed, byToken.size >= trackMin)
+      const bitmap = this.bitmapFor(seed, byToken.size, byToken.size >= trackMin)
       if (bitmap) {
         for (const [token, p] of byToken)
           pairGreen[p] = token >= 0 && token < this.vocabSize ? isGreenIn(bitmap, token) : 0
@@ -221,15 +221,16 @@ export class KgwScheme implements WatermarkScheme {
   }
 
   /**
-   * The cached greenlist bitmap of `seed`, building it when the seed recurs (asked for before, or
-   * `many` tokens follow it now); undefined when it is not worth one yet.
+   * The cached greenlist bitmap of `seed`, building it when the seed has been asked for enough work
+   * (`walks`: what answering without it costs now, in membership walks; see GreenlistCache), or when
+   * `many` tokens follow it now; undefined when it is not worth one yet.
    */
-  private bitmapFor(seed: number, many: boolean): Uint32Array | undefined {
+  private bitmapFor(seed: number, walks: number, many: boolean): Uint32Array | undefined {
     const cache = this.greenlists
     if (!cache || this.greenCount <= 0 || this.greenCount >= this.vocabSize) return undefined
     const cached = cache.get(this.vocabSize, this.greenCount, seed)
     if (cached) return cached
-    if (!(cache.recurring(this.vocabSize, this.greenCount, seed) || many)) return undefined
+    if (!(cache.recurring(this.vocabSize, this.greenCount, seed, walks) || many)) return undefined
     const bitmap = new Uint32Array(Math.ceil(this.vocabSize / 32))
     this.deps.kernel.mtGreenBitmap(seed, this.vocabSize, this.greenCount, bitmap)
     cache.set(this.vocabSize, this.greenCount, seed, bitmap)
@@ -239,7 +240,8 @@ export class KgwScheme implements WatermarkScheme {
   /** flags[j] = 1 iff candidate j is in the greenlist of one seed (left-hash, MarkLLM). */
   private greenFlags(seed: number, w: Candidates, flags: Uint8Array): void {
     const ids = w.ids.subarray(0, w.count)
-    const bitmap = this.bitmapFor(seed, false)
+    // Without a bitmap this step costs min(one walk per candidate, a tracking pass ≈ 4 walks).
+    const bitmap = this.bitmapFor(seed, Math.min(w.count, TRACKING_PASS_WALKS), false)
     if (bitmap) {
       for (let j = 0; j < w.count; j++) flags[j] = isGreenIn(bitmap, ids[j])
     } else if (isFastKernel(this.deps.kernel) && w.count <= KERNEL_PER_ID_MAX) {
@@ -288,6 +290,8 @@ export class KgwScheme implements WatermarkScheme {
  * ≈ 0.875·γV steps) beats one tracking pass over all of them (≈ 3 ns per step, γV steps).
  */
 const KERNEL_PER_ID_MAX = 3
+/** A tracking pass (or a bitmap) costs about this many membership walks. */
+const TRACKING_PASS_WALKS = 4
 /** Bound on the self-hash (seed, token) → green memo (≈ 5 MB). */
 const MEMO_MAX = 1 << 16
 /** seed · V + token stays an exact double (seed < 2^32) up to this vocabulary size. */
