@@ -61,6 +61,11 @@ export interface Env {
   CORS_ORIGINS?: string
   /** "1" honours experiment specs' `faults` (the local lab and its tests only; never set in production). */
   ALLOW_FAULT_INJECTION?: string
+  /**
+   * "reference": tokenise with @huggingface/tokenizers instead of the fast encoder (benchmarks'
+   * before/after only; needs the JSON bindings below).
+   */
+  TOKENIZER_ENGINE?: string
   /** tokenizer.json / tokenizer_config.json as text bindings, e.g. TOKENIZER_QWEN3_JSON (tests). */
   [binding: string]: unknown
 }
@@ -82,8 +87,13 @@ async function loadTokenizer(env: Env, id: string): Promise<TextTokenizer> {
   const spec = getTokenizerSpec(id)
   const json = env[`TOKENIZER_${id.toUpperCase()}_JSON`]
   const config = env[`TOKENIZER_${id.toUpperCase()}_CONFIG`]
+  const reference = env.TOKENIZER_ENGINE === 'reference'
   if (typeof json === 'string' && typeof config === 'string')
-    return createTokenizer(spec, JSON.parse(json), JSON.parse(config))
+    return createTokenizer(spec, JSON.parse(json), JSON.parse(config), { reference })
+  if (reference)
+    throw new Error(
+      `TOKENIZER_ENGINE=reference needs the TOKENIZER_${id.toUpperCase()}_JSON and _CONFIG bindings`,
+    )
   const assets = await import('./tokenizer-assets.ts')
   return createCompiledTokenizer(spec, assets.tokenizerBin(id))
 }
