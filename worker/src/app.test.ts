@@ -252,6 +252,10 @@ describe('detection-oracle limits', () => {
     expect(over.status).toBe(429)
     expect(over.headers.get('retry-after')).toMatch(/^\d+$/)
     expect(((await over.json()) as any).error.message).toMatch(/per-address detection limit/)
+    // The limiters are awaited beside the cache lookup: a cached answer is refused all the same.
+    const cached = await detect(a, '203.0.113.7')
+    expect(cached.status).toBe(429)
+    expect(JSON.stringify(await cached.json())).not.toMatch(/pValue|watermarked/)
     // Another address is not affected; nor are other routes from the limited address.
     expect((await detect(a, '198.51.100.2')).status).toBe(200)
     const keys = await limited.request('/v1/keys', {

@@ -106,15 +106,24 @@ async function keysFor(
   return all
 }
 
+/**
+ * `admission` (the rate limiters' verdict, a rejection being the 429) is awaited together with the
+ * result-cache lookup, and always before any tokenising or scoring.
+ */
 export function detect(
   deps: DetectionDeps,
   store: Store,
   tenant: Tenant,
   input: DetectInput,
   waitUntil: (p: Promise<unknown>) => void,
+  admission: Promise<void> = Promise.resolve(),
 ): Promise<DetectOutput> {
   return withSpan('watermark.detect', { 'wmlab.tenant_id': tenant.id }, async (span) => {
-    const out = await runDetection(deps, store, tenant, input, waitUntil)
+    // A limited client gets its 429 whatever else is wrong with the request.
+    const out = await runDetection(deps, store, tenant, input, waitUntil, admission).catch(async (e) => {
+      await admission
+      throw e
+    })
     span.setAttributes({
       'wmlab.scheme': out.scheme,
       'wmlab.key_id': out.keyId,
@@ -132,7 +141,11 @@ async function runDetection(
   tenant: Tenant,
   input: DetectInput,
   waitUntil: (p: Promise<unknown>) => void,
+  admission: Promise<void>,
 ): Promise<DetectOutput> {
+  // An explicit key id costs a database read: a limited client must not get that far. "auto" reads
+  // the tenant's key list from the isolate's memo, so it overlaps with the limiters.
+  if (input.keyId && input.keyId !== 'auto') await admission
   const keys = await withSpan('db.watermark_keys', { 'db.system': 'postgresql' }, () =>
     keysFor(deps, store, tenant, input.keyId),
   )
@@ -151,7 +164,7 @@ async function runDetection(
   const opts = input.options
   const cacheKey = `det:v1:${await sha256Hex(JSON.stringify([text ?? input.tokens, keys.map((k) => [k.id, k.status]), opts]))}`
   // A cache outage must not fail detection.
-  const hit = await withSpan('cache.get', { 'db.system': 'redis' }, (span) =>
+  const lookup = withSpan('cache.get', { 'db.system': 'redis' }, (span) =>
     deps.cache.get(cacheKey).then(
       (v) => {
         span.setAttribute('wmlab.cache_hit', v !== null)
@@ -160,6 +173,7 @@ async function runDetection(
       () => null,
     ),
   )
+  const [hit] = await Promise.all([lookup, admission])
   recordCacheLookup(!!hit)
   if (hit) {
     const cached: DetectOutput = { ...(JSON.parse(hit) as DetectOutput), cache: 'hit' }
