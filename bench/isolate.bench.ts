@@ -161,6 +161,7 @@ async function startWorkerd(inspectorPort: number, extraBindings: Record<string,
     compatibilityDate: '2026-05-01',
     bindings: {
       WATERMARK_MASTER_SECRET: 'bench-master-secret-0123456789',
+      RATE_LIMIT_PER_MINUTE: '1000000', // sequential latency, not the limiter
       ADMIN_TOKEN: ADMIN,
       ...extraBindings,
     },

@@ -19,6 +19,7 @@ const lab = spawn('node_modules/.bin/tsx', ['scripts/lab.ts'], {
     PORT: String(port),
     LAB_PG_PORT: String(port + 1000),
     RATE_LIMIT_PER_MINUTE: '100000000',
+    RATE_LIMIT_PER_IP_PER_MINUTE: '100000000', // wrangler dev sets cf-connecting-ip: one address
   },
   stdio: 'ignore',
 })
@@ -69,6 +70,9 @@ async function run(name: string, connections: number, miss: boolean) {
     p95: result.latency.p97_5 ?? result.latency.p90,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx,
+    statuses: Object.fromEntries(
+      Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, count]),
+    ),
   }
 }
 
@@ -88,7 +92,7 @@ console.log(
 )
 for (const r of rows)
   console.log(
-    `| ${r.name} | ${r.connections} | ${r.requests} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} |`,
+    `| ${r.name} | ${r.connections} | ${r.requests} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} ${JSON.stringify(r.statuses)} |`,
   )
 await stop()
 process.exit(0)

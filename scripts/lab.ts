@@ -144,7 +144,12 @@ const vars: Record<string, string> = {
   // Experiment specs may inject consumer crashes and failures here (tests of the queue path).
   ALLOW_FAULT_INJECTION: '1',
 }
-for (const name of ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'RATE_LIMIT_PER_MINUTE']) {
+for (const name of [
+  'UPSTASH_REDIS_REST_URL',
+  'UPSTASH_REDIS_REST_TOKEN',
+  'RATE_LIMIT_PER_MINUTE',
+  'RATE_LIMIT_PER_IP_PER_MINUTE',
+]) {
   if (process.env[name]) vars[name] = process.env[name]!
 }
 const origin = startOrigin()
