@@ -20,6 +20,7 @@ import {
   logitWindow,
   negligibleBelow,
   sampleSoftmax,
+  sampleSoftmaxLazy,
   topIds,
 } from './sampling.ts'
 import type {
@@ -199,11 +200,12 @@ export class KgwScheme implements WatermarkScheme {
       if (flags.length < w.count) flags = new Uint8Array(c.count)
       flags.fill(0, 0, w.count)
       const n = history.length
-      if (n >= this.lookback) {
-        if (this.selfSalted) this.selfSaltedFlags(history, w, flags)
-        else this.greenFlags(this.seeder.seed32(history, n), w, flags)
+      let token: number
+      if (n >= this.lookback && this.selfSalted) token = this.sampleSelfSalted(history, w, rng, flags)
+      else {
+        if (n >= this.lookback) this.greenFlags(this.seeder.seed32(history, n), w, flags)
+        token = sampleSoftmax(w, rng, flags, this.p.delta)
       }
-      const token = sampleSoftmax(w, rng, flags, this.p.delta)
       history.push(token)
       return token
     }
@@ -255,33 +257,45 @@ export class KgwScheme implements WatermarkScheme {
     } else this.deps.kernel.mtGreenOneSeed(seed, ids, this.vocabSize, this.greenCount, flags)
   }
 
-  /** Self-salt: the top candidates are each tested under their own seed; the others are never biased. */
-  private selfSaltedFlags(history: readonly number[], w: Candidates, flags: Uint8Array): void {
+  /**
+   * Self-salt: the top candidates are each tested under their own seed; the others are never biased.
+   * Each test is a membership walk of up to γV draws, so they run lazily: only as many (largest logit
+   * first) as it takes to know which token the draw picks (sampleSoftmaxLazy: exactly the token the
+   * eager sampler would pick).
+   */
+  private sampleSelfSalted(history: readonly number[], w: Candidates, rng: Rng, flags: Uint8Array): number {
     const top = topIds(w.logits.subarray(0, w.count), this.p.selfHashCandidates)
-    const count = top.length
-    const ids = new Int32Array(count)
-    for (let k = 0; k < count; k++) ids[k] = w.ids[top[k]]
-    const seeds = new Uint32Array(count)
-    this.seeder.anchoredSeeds(history, ids, count, seeds)
-    // Compact the memo misses to the front of seeds / ids for one kernel call.
-    const todo: number[] = []
-    for (let k = 0; k < count; k++) {
-      const known = this.memo.get(seeds[k] * this.vocabSize + ids[k])
-      if (known !== undefined) flags[top[k]] = known
-      else {
-        seeds[todo.length] = seeds[k]
-        ids[todo.length] = ids[k]
-        todo.push(top[k])
+    const ids = Int32Array.from(top, (j) => w.ids[j])
+    const seeds = new Uint32Array(top.length)
+    this.seeder.anchoredSeeds(history, ids, top.length, seeds)
+    const slot = new Map(top.map((j, k) => [j, k]))
+    const resolve = (js: number[]) => {
+      // Memo hits first; the misses go to the kernel in one call.
+      const miss: number[] = []
+      for (const j of js) {
+        const k = slot.get(j)!
+        const known = this.memo.get(seeds[k] * this.vocabSize + ids[k])
+        if (known !== undefined) flags[j] = known
+        else miss.push(j)
+      }
+      if (miss.length === 0) return
+      const ks = miss.map((j) => slot.get(j)!)
+      const green = new Uint8Array(miss.length)
+      this.deps.kernel.mtGreen(
+        Uint32Array.from(ks, (k) => seeds[k]),
+        Int32Array.from(ks, (k) => ids[k]),
+        this.vocabSize,
+        this.greenCount,
+        green,
+      )
+      if (this.memo.size + miss.length > MEMO_MAX) this.memo.clear()
+      for (let m = 0; m < miss.length; m++) {
+        flags[miss[m]] = green[m]
+        const k = ks[m]
+        if (this.vocabSize <= MEMO_VOCAB_MAX) this.memo.set(seeds[k] * this.vocabSize + ids[k], green[m])
       }
     }
-    if (todo.length === 0) return
-    const green = new Uint8Array(todo.length)
-    this.deps.kernel.mtGreen(seeds, ids.subarray(0, todo.length), this.vocabSize, this.greenCount, green)
-    if (this.memo.size + todo.length > MEMO_MAX) this.memo.clear()
-    for (let m = 0; m < todo.length; m++) {
-      flags[todo[m]] = green[m]
-      if (this.vocabSize <= MEMO_VOCAB_MAX) this.memo.set(seeds[m] * this.vocabSize + ids[m], green[m])
-    }
+    return sampleSoftmaxLazy(w, rng, top, resolve, flags, this.p.delta)
   }
 }
 

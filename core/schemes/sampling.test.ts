@@ -9,6 +9,7 @@ import {
   sampleSoftmax,
   softmax,
   topIds,
+  sampleSoftmaxLazy,
 } from './sampling.ts'
 
 describe('sampling helpers', () => {
@@ -60,5 +61,77 @@ describe('sampling helpers', () => {
     for (let i = 0; i < 1000; i++) if (logits[i] < 9 - reach) dropped += Math.exp(logits[i] + 2 - 9)
     expect(dropped).toBeLessThan(2 ** -53)
     expect(w.count).toBeLessThan(1000)
+  })
+})
+
+describe('sampleSoftmaxLazy', () => {
+  /** A draw-for-draw comparison: the lazy sampler against sampleSoftmax with every flag known. */
+  function compare(logits: number[], truth: Uint8Array, maybe: number[], delta: number, r: number) {
+    const c = {
+      ids: Int32Array.from(logits, (_, j) => 1000 + j),
+      logits: Float32Array.from(logits),
+      count: logits.length,
+    }
+    const eager = sampleSoftmax(c, () => r, truth, delta)
+    const flags = new Uint8Array(logits.length)
+    let resolved = 0
+    const lazy = sampleSoftmaxLazy(
+      c,
+      () => r,
+      maybe,
+      (js) => {
+        for (const j of js) flags[j] = truth[j]
+        resolved += js.length
+      },
+      flags,
+      delta,
+    )
+    return { eager, lazy, resolved }
+  }
+
+  it('picks exactly what sampleSoftmax picks with every flag known, resolving few flags on top-k-like logits', () => {
+    const rng = seededRng(31)
+    let resolved = 0
+    let possible = 0
+    for (let c = 0; c < 3000; c++) {
+      const n = 1 + Math.floor(rng() * (c % 10 === 0 ? 300 : 60))
+      const logits = Array.from({ length: n }, () =>
+        c % 7 === 0 ? Math.floor(rng() * 3) : 8 - 1.5 * Math.log(1 + rng() * n) + (rng() - 0.5),
+      )
+      const maybe = Array.from({ length: n }, (_, j) => j)
+        .sort((a, b) => logits[b] - logits[a])
+        .slice(0, Math.min(n, 41))
+      // Only candidates in `maybe` can be green (as in self-hash generation).
+      const truth = new Uint8Array(n)
+      for (const j of maybe) truth[j] = rng() < 0.25 ? 1 : 0
+      const delta = [0, 0.5, 2, 2, 5][c % 5]
+      const r = c % 97 === 0 ? 0 : c % 89 === 0 ? 1 - 2 ** -53 : rng()
+      const { eager, lazy, resolved: k } = compare(logits, truth, maybe, delta, r)
+      expect(lazy, `case ${c}`).toBe(eager)
+      resolved += k
+      possible += maybe.length
+    }
+    // Laziness pays: well under half of the membership tests an eager sampler runs.
+    expect(resolved / possible).toBeLessThan(0.5)
+  })
+
+  it('agrees when the draw sits exactly on a boundary between two candidates', () => {
+    const rng = seededRng(32)
+    for (let c = 0; c < 400; c++) {
+      const n = 2 + Math.floor(rng() * 30)
+      const logits = Array.from({ length: n }, () => rng() * 4)
+      const maybe = Array.from({ length: n }, (_, j) => j)
+      const truth = Uint8Array.from(logits, () => (rng() < 0.5 ? 1 : 0))
+      // r = the eager sampler's own cumulative probability up to a random index (as it sums it).
+      const w = logits.map((l, j) => Math.exp((truth[j] ? Math.fround(l + 2) : l) - 10))
+      const sum = w.reduce((a, b) => a + b, 0)
+      const upTo = Math.floor(rng() * n)
+      let acc = 0
+      for (let j = 0; j <= upTo; j++) acc += w[j] / sum
+      for (const r of [acc, Math.max(0, acc - 1e-15), Math.min(1 - 2 ** -53, acc + 1e-15)]) {
+        const { eager, lazy } = compare(logits, truth, maybe, 2, r)
+        expect(lazy, `case ${c} r ${r}`).toBe(eager)
+      }
+    }
   })
 })

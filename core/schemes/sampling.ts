@@ -195,6 +195,83 @@ export function sampleSoftmax(c: Candidates, rng: Rng, green: Uint8Array | null 
   return c.ids[last]
 }
 
+/** Above this many candidates the lazy sampler's O(count) decision per round costs more than it saves. */
+const LAZY_MAX = 1024
+let lazyLo = new Float64Array(0)
+let lazyHi = new Float64Array(0)
+
+/**
+ * sampleSoftmax with the green flags found lazily. Only candidates in `maybe` (indices into c, largest
+ * logit first) can be green; `resolve(js)` sets green[j] for the listed ones (the costly part: a
+ * greenlist membership test each). They are resolved largest first, two at a time, only until the
+ * uniform draw picks the same candidate whatever the unresolved flags turn out to be — by a margin of
+ * 1e-9 of the total weight, far above the rounding of sampleSoftmax's sums — so the token is exactly
+ * the one sampleSoftmax would return with every flag known (it is what runs when the bounds cannot
+ * decide). One uniform is drawn, as sampleSoftmax draws.
+ */
+export function sampleSoftmaxLazy(
+  c: Candidates,
+  rng: Rng,
+  maybe: readonly number[],
+  resolve: (js: number[]) => void,
+  green: Uint8Array,
+  delta: number,
+): number {
+  const n = c.count
+  if (n > LAZY_MAX || maybe.length === 0) {
+    if (maybe.length > 0) resolve([...maybe])
+    return sampleSoftmax(c, rng, green, delta)
+  }
+  if (lazyLo.length < n) {
+    lazyLo = new Float64Array(Math.max(n, 2 * lazyLo.length))
+    lazyHi = new Float64Array(lazyLo.length)
+  }
+  const lo = lazyLo
+  const hi = lazyHi
+  // Weights on a common scale (only their ratios matter): red e^(l − top), green e^(f32(l + δ) − top).
+  const top = maxLogit(c) + delta
+  for (let j = 0; j < n; j++) lo[j] = hi[j] = Math.exp(c.logits[j] - top)
+  for (const j of maybe) hi[j] = Math.exp(Math.fround(c.logits[j] + delta) - top)
+  const r = rng()
+  for (let next = 0; ; ) {
+    const k = decidedIndex(lo, hi, n, r)
+    if (k >= 0) return c.ids[k]
+    if (next >= maybe.length) return sampleSoftmax(c, () => r, green, delta)
+    const js = maybe.slice(next, next + 2)
+    next += js.length
+    resolve(js)
+    for (const j of js) {
+      if (green[j]) lo[j] = hi[j]
+      else hi[j] = lo[j]
+    }
+  }
+}
+
+/**
+ * The index the draw r selects for every weight vector w with lo ≤ w ≤ hi, or −1 if that is not
+ * certain. Index k is selected iff it is the first with f_k(w) = C_k − r·Z > 0 (C_k: the sum of w up to
+ * k, Z: the total); f_k grows with the weights up to k and falls with those after it.
+ */
+function decidedIndex(lo: Float64Array, hi: Float64Array, n: number, r: number): number {
+  let zLo = 0
+  let zHi = 0
+  for (let j = 0; j < n; j++) {
+    zLo += lo[j]
+    zHi += hi[j]
+  }
+  const margin = 1e-9 * zHi
+  let cLo = 0
+  let cHi = 0
+  let lastNo = -1 // every index up to here is certainly not selected
+  for (let k = 0; k < n; k++) {
+    cLo += lo[k]
+    cHi += hi[k]
+    if (cHi * (1 - r) - r * (zLo - cLo) < -margin) lastNo = k
+    if (cLo * (1 - r) - r * (zHi - cHi) > margin) return lastNo === k - 1 ? k : -1
+  }
+  return -1
+}
+
 /**
  * Whether to hand per-candidate PRF work to the kernel. The JavaScript reference kernel is written for
  * clarity (it allocates per position), so generation then uses the core's direct PRF code instead.
