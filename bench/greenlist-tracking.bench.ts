@@ -148,7 +148,7 @@ async function detectRows(kernel: ScoringKernel): Promise<DetectRow[]> {
       sum.tokens += ids.length
       sum.pairs += base.pairs
       sum.seeds += base.seeds
-      for (const c of base.bySeed.values()) if (c > 3) sum.tracked += c
+      for (const c of base.bySeed.values()) if (c >= 3) sum.tracked += c
     }
     // Steady state: a cache warmed on 100 texts, then 100 texts it has not seen, each detected once.
     const cache = new GreenlistCache()
@@ -192,7 +192,7 @@ export function formatTrackingRows(r: Awaited<ReturnType<typeof benchGreenlistTr
         `| ${k.gamma} | ${k.ids} | ${f(k.walkUs)} | ${f(k.trackUs)} | ${(k.walkUs / k.trackUs).toFixed(2)}× |`,
     ),
     '',
-    '| preset | tokens | distinct (seed, token) | distinct seeds | pairs under seeds with > 3 | walk per pair (before) | grouped, no cache | empty cache | warm cache (hit rate) |',
+    '| preset | tokens | distinct (seed, token) | distinct seeds | pairs under seeds with ≥ 3 | walk per pair (before) | grouped, no cache | empty cache | warm cache (hit rate) |',
     '|---|---|---|---|---|---|---|---|---|',
     ...r.detect.map(
       (d) =>

@@ -143,9 +143,9 @@ export class KgwScheme implements WatermarkScheme {
   }
 
   /**
-   * pairGreen[p] for every distinct (seed, token) pair. A seed whose greenlist is cached, that recurs,
-   * or that many tokens follow (after "the", ",", …) is answered from its bitmap; the others go one
-   * membership walk per pair.
+   * pairGreen[p] for every distinct (seed, token) pair. A seed whose greenlist is cached (or earns a
+   * bitmap now) is answered from it; one that several tokens follow (after "the", ",", …) gets one
+   * tracking pass for all of them; the others one membership walk per pair.
    */
   private greenPairs(
     bySeed: Map<number, Map<number, number>>,
@@ -158,7 +158,7 @@ export class KgwScheme implements WatermarkScheme {
     const trackMin = isFastKernel(kernel) ? KERNEL_PER_ID_MAX + 1 : 2
     const walk: number[] = []
     for (const [seed, byToken] of bySeed) {
-      const bitmap = this.bitmapFor(seed, byToken.size, byToken.size >= trackMin)
+      const bitmap = this.bitmapFor(seed, byToken.size)
       if (bitmap) {
         for (const [token, p] of byToken)
           pairGreen[p] = token >= 0 && token < this.vocabSize ? isGreenIn(bitmap, token) : 0
@@ -223,16 +223,16 @@ export class KgwScheme implements WatermarkScheme {
   }
 
   /**
-   * The cached greenlist bitmap of `seed`, building it when the seed has been asked for enough work
-   * (`walks`: what answering without it costs now, in membership walks; see GreenlistCache), or when
-   * `many` tokens follow it now; undefined when it is not worth one yet.
+   * The cached greenlist bitmap of `seed`, building it once the seed has been asked for enough work
+   * (`walks`: what answering without it costs now, in membership walks; see GreenlistCache);
+   * undefined while it is not worth one.
    */
-  private bitmapFor(seed: number, walks: number, many: boolean): Uint32Array | undefined {
+  private bitmapFor(seed: number, walks: number): Uint32Array | undefined {
     const cache = this.greenlists
     if (!cache || this.greenCount <= 0 || this.greenCount >= this.vocabSize) return undefined
     const cached = cache.get(this.vocabSize, this.greenCount, seed)
     if (cached) return cached
-    if (!(cache.recurring(this.vocabSize, this.greenCount, seed, walks) || many)) return undefined
+    if (!cache.recurring(this.vocabSize, this.greenCount, seed, walks)) return undefined
     const bitmap = new Uint32Array(Math.ceil(this.vocabSize / 32))
     this.deps.kernel.mtGreenBitmap(seed, this.vocabSize, this.greenCount, bitmap)
     cache.set(this.vocabSize, this.greenCount, seed, bitmap)
@@ -243,7 +243,7 @@ export class KgwScheme implements WatermarkScheme {
   private greenFlags(seed: number, w: Candidates, flags: Uint8Array): void {
     const ids = w.ids.subarray(0, w.count)
     // Without a bitmap this step costs min(one walk per candidate, a tracking pass ≈ 4 walks).
-    const bitmap = this.bitmapFor(seed, Math.min(w.count, TRACKING_PASS_WALKS), false)
+    const bitmap = this.bitmapFor(seed, Math.min(w.count, TRACKING_PASS_WALKS))
     if (bitmap) {
       for (let j = 0; j < w.count; j++) flags[j] = isGreenIn(bitmap, ids[j])
     } else if (isFastKernel(this.deps.kernel) && w.count <= KERNEL_PER_ID_MAX) {
@@ -301,9 +301,10 @@ export class KgwScheme implements WatermarkScheme {
 
 /**
  * Up to this many ids under one seed, the WASM kernel's membership walk per id (≈ 0.9 ns per step,
- * ≈ 0.875·γV steps) beats one tracking pass over all of them (≈ 3 ns per step, γV steps).
+ * ≈ 0.875·γV steps: 35 µs at V = 151,936, γ = 0.25) beats one tracking pass over all of them (≈ 2.2 ns
+ * per step, γV steps: 72–87 µs) — bench/greenlist-tracking.bench.ts.
  */
-const KERNEL_PER_ID_MAX = 3
+const KERNEL_PER_ID_MAX = 2
 /** A tracking pass (or a bitmap) costs about this many membership walks. */
 const TRACKING_PASS_WALKS = 4
 /** Bound on the self-hash (seed, token) → green memo (≈ 5 MB). */

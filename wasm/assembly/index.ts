@@ -714,6 +714,20 @@ export function mtGreenOneSeed(
     const end: u32 = min<u32>(<u32>MT_N, green - i)
     swapTargets(st, i, end, vocab, inv)
     for (let k: u32 = 0; k < end; k++, i++) {
+      // Four steps at once when none of them touches a tracked position (nearly always).
+      if ((k & 3) == 0 && k + 4 <= end && nextI - i >= 4) {
+        const t4 = v128.load(MT_TARGETS + (<usize>k << 2))
+        const any =
+          isMarked(marked, <u32>i32x4.extract_lane(t4, 0)) |
+          isMarked(marked, <u32>i32x4.extract_lane(t4, 1)) |
+          isMarked(marked, <u32>i32x4.extract_lane(t4, 2)) |
+          isMarked(marked, <u32>i32x4.extract_lane(t4, 3))
+        if (any == 0) {
+          k += 3
+          i += 3
+          continue
+        }
+      }
       const t = load<u32>(MT_TARGETS + (<usize>k << 2))
       if (isMarked(marked, t) == 0 && i != nextI) continue
       const a = load<u32>(slot + (<usize>t << 2))
