@@ -15,26 +15,12 @@ import { GreenlistCache } from '../core/schemes/greenlist-cache.ts'
 import { createScheme, getPreset } from '../core/schemes/registry.ts'
 import { brownText } from '../test/fixtures/brown.ts'
 import { loadWasmKernel } from '../wasm/node.ts'
+import { bestPerCallUs } from './timing.ts'
 
 const V = 151_936
 const KEY = 0x1234_5678n
 
-/** µs of CPU per call: best of 5 rounds of ≥ 150 ms (≥ 3 calls), after 2 warm-up calls. */
-function perCall(f: () => void): number {
-  f()
-  f()
-  let best = Number.POSITIVE_INFINITY
-  for (let r = 0; r < 5; r++) {
-    let calls = 0
-    const wall = performance.now()
-    const cpu = process.cpuUsage()
-    do f()
-    while (++calls < 3 || performance.now() - wall < 150)
-    const d = process.cpuUsage(cpu)
-    best = Math.min(best, (d.user + d.system) / calls)
-  }
-  return best
-}
+const perCall = (f: () => void) => bestPerCallUs(f, 'cpu')
 
 export interface KernelRow {
   gamma: number

@@ -15,6 +15,7 @@ import { referenceSeeder } from '../core/schemes/kgw-seed.reference.ts'
 import { kgwParamsSchema } from '../core/schemes/kgw.ts'
 import { createScheme, getPreset } from '../core/schemes/registry.ts'
 import { loadWasmKernel } from '../wasm/node.ts'
+import { bestPerCallUs } from './timing.ts'
 
 const KGW = ['kgw-lefthash', 'kgw-selfhash', 'hf-selfhash', 'markllm-kgw']
 const N = 500
@@ -33,20 +34,7 @@ export interface SeedRow {
   candAfterUs?: number
 }
 
-/** µs per call: best of up to 5 rounds of ≥ 150 ms (≥ 3 calls), after 2 warm-up calls. */
-function perCall(f: () => void): number {
-  f()
-  f()
-  let best = Number.POSITIVE_INFINITY
-  for (let r = 0; r < 5; r++) {
-    let calls = 0
-    const start = performance.now()
-    do f()
-    while (++calls < 3 || performance.now() - start < 150)
-    best = Math.min(best, ((performance.now() - start) * 1000) / calls)
-  }
-  return best
-}
+const perCall = (f: () => void) => bestPerCallUs(f, 'wall')
 
 function zipfTokens(vocab: number, rng: () => number): Int32Array {
   // Rank r with probability ∝ r^−1.1 over 5,000 ranks (inverse CDF), ranks mapped to scattered ids.

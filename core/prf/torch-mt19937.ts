@@ -133,6 +133,29 @@ export function inRandpermPrefixMt(mt: MT19937, n: number, prefix: number, token
   return false
 }
 
+/**
+ * targets[k] = i0 + k + temper(s[k]) % (n − i0 − k) for k < count: the positions that Fisher–Yates
+ * steps i0 … i0 + count − 1 swap with, from one twisted block. inverse[i] = 1 / (n − i): the quotient
+ * from the reciprocal is off by at most one either way (m ≥ 2, so q < 2^31), then corrected.
+ */
+function swapTargets(
+  s: Int32Array,
+  i0: number,
+  count: number,
+  n: number,
+  inverse: Float64Array,
+  targets: Int32Array,
+): void {
+  for (let k = 0; k < count; k++) {
+    const r = temper(s[k])
+    const m = n - i0 - k
+    let z = r - ((r * inverse[i0 + k]) | 0) * m
+    if (z < 0) z += m
+    else if (z >= m) z -= m
+    targets[k] = i0 + k + z
+  }
+}
+
 const UNTRACKED = -1 // posOf[j]: out of range, or settled green
 const REPEAT = -2 // posOf[j] ≤ REPEAT: −2 − index of the id's first occurrence
 
@@ -145,6 +168,7 @@ const REPEAT = -2 // posOf[j] ≤ REPEAT: −2 − index of the id's first occur
  */
 export class RandpermPrefixTracker {
   private readonly state = new Int32Array(N)
+  private readonly targets = new Int32Array(N)
   /** 1 / (n − i): the modulo becomes a multiply and a one-step correction. */
   private readonly inverse: Float64Array
   /** Bit p set iff position p holds a tracked id (small enough to stay in L1). */
@@ -173,7 +197,7 @@ export class RandpermPrefixTracker {
 
   /** out[j] = 1 iff ids[j] (j < count) is green under `seed` (the u32 MT seed). */
   flags(seed: number, ids: ArrayLike<number>, count: number, out: Uint8Array): void {
-    const { state: s, inverse, marked, slotAt, n, prefix } = this
+    const { state: s, inverse, marked, slotAt, n, prefix, targets } = this
     if (this.posOf.length < count) this.posOf = new Int32Array(count)
     const posOf = this.posOf
     let left = 0
@@ -197,14 +221,9 @@ export class RandpermPrefixTracker {
     for (let i = 0; i < prefix && left > 0; ) {
       twistState(s)
       const end = Math.min(N, prefix - i)
+      swapTargets(s, i, end, n, inverse, targets)
       for (let k = 0; k < end; k++, i++) {
-        const r = temper(s[k])
-        // z = r % m: the quotient from the reciprocal is off by at most one either way (m ≥ 2, so q < 2^31)
-        const m = n - i
-        let z = r - ((r * inverse[i]) | 0) * m
-        if (z < 0) z += m
-        else if (z >= m) z -= m
-        const t = i + z
+        const t = targets[k]
         if ((((marked[t >>> 5] >>> (t & 31)) | (marked[i >>> 5] >>> (i & 31))) & 1) === 0) continue
         // Step i swaps positions i and t: the id at t is settled at i < prefix (green), the id at i moves to t.
         const a = slotAt[t]
@@ -259,17 +278,14 @@ function greenBitmap(
   if (prefix <= 0) return
   for (let p = 0; p < n; p++) perm[p] = p
   const s = new Int32Array(N)
+  const targets = new Int32Array(N)
   seedState(s, seed)
   for (let i = 0; i < prefix; ) {
     twistState(s)
     const end = Math.min(N, prefix - i)
+    swapTargets(s, i, end, n, inverse, targets)
     for (let k = 0; k < end; k++, i++) {
-      const r = temper(s[k])
-      const m = n - i
-      let z = r - ((r * inverse[i]) | 0) * m
-      if (z < 0) z += m
-      else if (z >= m) z -= m
-      const t = i + z
+      const t = targets[k]
       const a = perm[i]
       perm[i] = perm[t]
       perm[t] = a
