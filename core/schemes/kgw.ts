@@ -126,7 +126,7 @@ export class KgwScheme implements WatermarkScheme {
       }
     }
     const pairGreen = new Uint8Array(pairs)
-    this.greenPairs(bySeed, pairSeeds, pairTokens, pairs, pairGreen)
+    this.greenPairs(bySeed, pairSeeds, pairTokens, pairGreen)
     const green = new Uint8Array(n)
     for (let i = lookback; i < n; i++) green[i] = pairGreen[slot[i]]
     const first = (options.dedup ?? true) ? isFirst : null
@@ -151,7 +151,6 @@ export class KgwScheme implements WatermarkScheme {
     bySeed: Map<number, Map<number, number>>,
     pairSeeds: Uint32Array,
     pairTokens: Int32Array,
-    pairs: number,
     pairGreen: Uint8Array,
   ): void {
     const { kernel } = this.deps
@@ -175,16 +174,6 @@ export class KgwScheme implements WatermarkScheme {
       for (const p of byToken.values()) pairGreen[p] = flags[j++]
     }
     if (walk.length === 0) return
-    if (walk.length === pairs) {
-      kernel.mtGreen(
-        pairSeeds.subarray(0, pairs),
-        pairTokens.subarray(0, pairs),
-        this.vocabSize,
-        this.greenCount,
-        pairGreen,
-      )
-      return
-    }
     const seeds = Uint32Array.from(walk, (p) => pairSeeds[p])
     const tokens = Int32Array.from(walk, (p) => pairTokens[p])
     const flags = new Uint8Array(walk.length)
