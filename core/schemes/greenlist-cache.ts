@@ -1,7 +1,8 @@
 // Greenlists of recurring seeds, kept as bitmaps. A torch-MT19937 greenlist is a pure function of
 // (vocab, greenCount, seed) — the watermark key is already folded into the seed — so one cache serves
 // every key, tenant and scheme instance of a process (a Worker isolate, the origin). Building a bitmap
-// costs about one tracking pass (≈ γV Fisher–Yates steps); a cached one answers any token at once.
+// costs about 1.5 tracking passes (γV Fisher–Yates steps on a scratch permutation); a cached one
+// answers any token at once.
 // Left-hash style seeds recur whenever the context does ("of the", ", and"), within a text and across.
 
 export class GreenlistCache {
@@ -17,7 +18,7 @@ export class GreenlistCache {
     /** Memory bound for the bitmaps (V = 151,936: 19 KB each, so 8 MiB hold ≈ 440 greenlists). */
     readonly maxBytes = 8 * 2 ** 20,
     /**
-     * Membership walks (≈ γV/… draws each; one bitmap costs ≈ 4) a seed must have been asked for
+     * Membership walks (up to γV draws each; a bitmap costs about 4) a seed must have been asked for
      * before it is cached. Most seeds of text (rare contexts) never come back before they would be
      * evicted: on Brown text at V = 151,936 with 8 MiB (bench/greenlist-tracking.bench.ts), caching
      * every seed asked for twice churned the cache and made detection slower than none; 8–16 walks did
