@@ -106,6 +106,17 @@ describe('detect', () => {
     expect(h.body.watermarked).toBe(false)
     expect(h.body.perToken.map((t: any) => t.text).join('')).toBe(human)
   })
+  it("builds a key's scheme once per isolate, and never shares it across master secrets", async () => {
+    const tok = loadTokenizer('qwen3')
+    const rec = { ...keyA, tenantId: 'x' }
+    const one = await buildScheme(deps, rec, tok)
+    expect(await buildScheme(deps, rec, tok)).toBe(one)
+    const other = await buildScheme({ ...deps, masterSecret: 'another-master-secret-0123456789' }, rec, tok)
+    expect(other).not.toBe(one)
+    const ids = generate(one, tok.logitsSize, 2, 200)
+    expect(one.detect(ids).pValue).toBeLessThan(1e-6)
+    expect(other.detect(ids).watermarked).toBe(false) // other key material: another greenlist
+  })
   it('answers the second identical request from the cache', async () => {
     const body = { text: 'A short sentence to detect twice.' }
     expect((await call('POST', '/v1/detect', { key: a, body })).body.cache).toBe('miss')

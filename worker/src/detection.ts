@@ -3,7 +3,7 @@
 import { keyedScheme } from '../../core/keys/watermark-key.ts'
 import type { ScoringKernel } from '../../core/kernel/types.ts'
 import { detectWithKeys, type KeyedScheme } from '../../core/schemes/multi-key.ts'
-import type { DetectionResult } from '../../core/schemes/types.ts'
+import type { DetectionResult, WatermarkScheme } from '../../core/schemes/types.ts'
 import { normalizeWithReport } from '../../core/text/normalize.ts'
 import type { TextTokenizer } from '../../core/tokenizers/registry.ts'
 import { auditBuffer } from './audit-buffer.ts'
@@ -61,20 +61,37 @@ export function verdictOnly(out: DetectOutput) {
   return { scheme, keyId, keysTried, tokens, watermarked, cache, detail: 'verdict' as const }
 }
 
+/**
+ * Built schemes per isolate (and per deps: apps with other master secrets never share), by key id.
+ * Deriving the key material (HKDF) and building the scheme costs up to ≈ 17 ms for the presets with
+ * tables (hf-selfhash's 1,000,003-entry hash table, MarkLLM's and Unigram's permutations of V), every
+ * request otherwise. A key's scheme never changes (rotation makes a new key id), so entries need no
+ * invalidation; the small bound keeps table-heavy schemes (≈ 4 MB each) from piling up.
+ */
+const builtSchemes = new WeakMap<DetectionDeps, TtlMap<WatermarkScheme>>()
+
 export async function buildScheme(
   deps: DetectionDeps,
   rec: WatermarkKeyRecord,
   tok: TextTokenizer,
   kernel?: ScoringKernel,
-) {
-  return keyedScheme(
+): Promise<WatermarkScheme> {
+  let built = builtSchemes.get(deps)
+  if (!built) {
+    built = new TtlMap<WatermarkScheme>(10 * 60_000, 16)
+    builtSchemes.set(deps, built)
+  }
+  const id = `${rec.id}|${tok.logitsSize}|${kernel?.name ?? 'js'}`
+  const hit = built.get(id)
+  if (hit) return hit
+  const scheme = await keyedScheme(
     deps.masterSecret,
     { keyId: rec.id, scheme: rec.scheme, params: rec.params },
     tok.logitsSize,
-    {
-      kernel,
-    },
+    { kernel },
   )
+  built.set(id, scheme)
+  return scheme
 }
 
 function usable(rec: WatermarkKeyRecord, graceSeconds: number, now = Date.now()): boolean {
