@@ -33,6 +33,25 @@ function tokensFor(r: () => number, n: number, alphabet: number, special = SPECI
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]
 const bits = (f: Float32Array) => new Uint32Array(f.buffer, f.byteOffset, f.length)
 
+/**
+ * Case c's vocabulary (tiny ones first, then random up to `big` every `bigEvery` cases, else up to
+ * `small`) and a greenlist length including the edges: 0, 1, vocab − 1, vocab, beyond it, negative.
+ */
+function vocabAndGreen(r: () => number, c: number, small: number, big: number, bigEvery: number) {
+  const vocab = c < 5 ? [1, 2, 3, 5, 20][c] : 1 + Math.floor(r() * (c % bigEvery === 0 ? big : small))
+  const green = pick(r, [
+    0,
+    1,
+    vocab - 1,
+    vocab,
+    vocab + 3,
+    -1,
+    Math.floor(r() * vocab),
+    Math.floor(vocab / 4),
+  ])
+  return { vocab, green }
+}
+
 let wasm: ScoringKernel
 
 beforeAll(async () => {
@@ -155,17 +174,7 @@ describe('mtGreen parity', () => {
     const r = rng(3)
     const seedSpecial = [0, 1, 0xffffffff, 15485863, 0x80000000]
     for (let c = 0; c < 90; c++) {
-      const vocab = c < 5 ? [1, 2, 3, 5, 20][c] : 1 + Math.floor(r() * (c % 9 === 0 ? 4000 : 700))
-      const greenCount = pick(r, [
-        0,
-        1,
-        vocab - 1,
-        vocab,
-        vocab + 3,
-        -1,
-        Math.floor(r() * vocab),
-        Math.floor(vocab / 4),
-      ])
+      const { vocab, green: greenCount } = vocabAndGreen(r, c, 700, 4000, 9)
       const n = c < 4 ? c : Math.floor(r() * 40)
       const tokens = new Int32Array(n)
       const seeds = new Uint32Array(n)
@@ -228,17 +237,7 @@ describe('mtGreenOneSeed: many ids under one seed in one pass', () => {
   it('equals the per-id walk (JS tracker and WASM) for random vocab / greenCount, repeats and bad ids', () => {
     const r = rng(11)
     for (let c = 0; c < 120; c++) {
-      const vocab = c < 5 ? [1, 2, 3, 5, 20][c] : 1 + Math.floor(r() * (c % 7 === 0 ? 5000 : 800))
-      const green = pick(r, [
-        0,
-        1,
-        vocab - 1,
-        vocab,
-        vocab + 2,
-        -1,
-        Math.floor(r() * vocab),
-        Math.floor(vocab / 4),
-      ])
+      const { vocab, green } = vocabAndGreen(r, c, 800, 5000, 7)
       const n = c < 3 ? c : Math.floor(r() * (c % 5 === 0 ? 400 : 60))
       const ids = new Int32Array(n)
       for (let j = 0; j < n; j++) {
