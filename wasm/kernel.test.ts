@@ -52,6 +52,21 @@ function vocabAndGreen(r: () => number, c: number, small: number, big: number, b
   return { vocab, green }
 }
 
+/** The golden KGW cases that list a seed's whole greenlist (small vocabularies). */
+function fullGreenlists() {
+  const v = loadVectors('torch-synthid.json')
+  const full = (
+    v.kgw_lefthash as { vocab: number; gamma: number; seed: string; greenlist?: number[] }[]
+  ).filter((g) => g.greenlist)
+  if (full.length === 0) throw new Error('torch-synthid.json lists no whole greenlist')
+  return full.map((g) => ({
+    vocab: g.vocab,
+    greenCount: Math.floor(g.vocab * g.gamma),
+    seed: torchSeed(BigInt(g.seed)),
+    green: new Set(g.greenlist),
+  }))
+}
+
 let wasm: ScoringKernel
 
 beforeAll(async () => {
@@ -276,20 +291,11 @@ describe('mtGreenOneSeed: many ids under one seed in one pass', () => {
   })
 
   it('every id of a small vocabulary gives exactly the torch greenlist', () => {
-    const v = loadVectors('torch-synthid.json')
-    for (const g of v.kgw_lefthash as {
-      vocab: number
-      gamma: number
-      seed: string
-      greenlist?: number[]
-    }[]) {
-      if (!g.greenlist) continue
-      const greenCount = Math.floor(g.vocab * g.gamma)
+    for (const g of fullGreenlists()) {
       const ids = Int32Array.from({ length: g.vocab }, (_, i) => i)
       const out = new Uint8Array(g.vocab)
-      wasm.mtGreenOneSeed(torchSeed(BigInt(g.seed)), ids, g.vocab, greenCount, out)
-      const green = new Set(g.greenlist)
-      for (const t of ids) expect(out[t], `token ${t}`).toBe(green.has(t) ? 1 : 0)
+      wasm.mtGreenOneSeed(g.seed, ids, g.vocab, g.greenCount, out)
+      for (const t of ids) expect(out[t], `token ${t}`).toBe(g.green.has(t) ? 1 : 0)
     }
   })
 })
@@ -353,18 +359,10 @@ describe('mtGreenBitmap: the whole greenlist of one seed', () => {
   })
 
   it('reproduces the torch greenlist vector', () => {
-    const v = loadVectors('torch-synthid.json')
-    for (const g of v.kgw_lefthash as {
-      vocab: number
-      gamma: number
-      seed: string
-      greenlist?: number[]
-    }[]) {
-      if (!g.greenlist) continue
+    for (const g of fullGreenlists()) {
       const b = new Uint32Array(Math.ceil(g.vocab / 32))
-      wasm.mtGreenBitmap(torchSeed(BigInt(g.seed)), g.vocab, Math.floor(g.vocab * g.gamma), b)
-      const green = new Set(g.greenlist)
-      for (let p = 0; p < g.vocab; p++) expect(bit(b, p), `token ${p}`).toBe(green.has(p) ? 1 : 0)
+      wasm.mtGreenBitmap(g.seed, g.vocab, g.greenCount, b)
+      for (let p = 0; p < g.vocab; p++) expect(bit(b, p), `token ${p}`).toBe(g.green.has(p) ? 1 : 0)
     }
   })
 })
