@@ -159,6 +159,7 @@ async function startWorkerd(inspectorPort: number, extraBindings: Record<string,
       { type: 'CompiledWasm', include: ['**/*.wasm'] },
     ],
     compatibilityDate: '2026-05-01',
+    compatibilityFlags: ['nodejs_als'], // as worker/wrangler.toml
     bindings: {
       WATERMARK_MASTER_SECRET: 'bench-master-secret-0123456789',
       RATE_LIMIT_PER_MINUTE: '1000000', // sequential latency, not the limiter

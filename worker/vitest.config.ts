@@ -21,6 +21,9 @@ export default defineConfig({
           OTLP_METRICS_URL: 'https://otlp.test/otlp/v1/metrics',
           GRAFANA_INSTANCE_ID: '123456',
           GRAFANA_TOKEN: 'test-grafana-token',
+          // Edge spans (worker/src/metrics/tracing.ts): only requests whose caller sampled them.
+          OTLP_TRACES_URL: 'https://otlp.test/otlp/v1/traces',
+          OTLP_TRACES_SAMPLE_RATE: '0',
         },
       },
     }),

@@ -59,6 +59,7 @@ beforeAll(async () => {
       { type: 'CompiledWasm' as const, include: ['**/*.wasm'] },
     ],
     compatibilityDate: '2026-05-01',
+    compatibilityFlags: ['nodejs_als'], // as worker/wrangler.toml
     durableObjects: { METRICS_HUB: { ...hub, useSQLite: true } },
     bindings: {
       WATERMARK_MASTER_SECRET: 'isolates-master-secret-0123456789',

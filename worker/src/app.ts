@@ -14,6 +14,7 @@ import { type ExperimentDeps, registerExperimentRoutes } from './experiments/rou
 import { generateText } from './generation.ts'
 import { memoised, TtlMap } from './memo.ts'
 import { type MetricsOptions, metricsMiddleware, recordDependency, scrapeHandler } from './metrics/index.ts'
+import { withSpan } from './metrics/trace.ts'
 import type { RateLimiter, RateLimitResult } from './rate-limit.ts'
 import { newId, sha256Hex } from './keys.ts'
 import { chatCompletions, completions } from './openai-compat.ts'
@@ -181,7 +182,9 @@ export function createApp(deps: AppDeps) {
     if (!m) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <api key>')
     const keyHash = await sha256Hex(m[1])
     // API keys are looked up at most every 30 s per isolate: a revoked API key stops working within that.
-    const tenant = await memoised(tenants, keyHash, () => c.var.store.tenantForApiKeyHash(keyHash))
+    const tenant = await memoised(tenants, keyHash, () =>
+      withSpan('db.api_key', { 'db.system': 'postgresql' }, () => c.var.store.tenantForApiKeyHash(keyHash)),
+    )
     if (!tenant) throw new ApiError(401, 'unauthorized', 'invalid API key')
     c.set('tenant', tenant)
     // Fails open: a limiter outage (Redis down) must not take detection down with it.

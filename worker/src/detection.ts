@@ -244,7 +244,11 @@ async function runDetection(
     ...(normalization ? { normalization } : {}),
   }
   recordDetection(out.scheme, out.watermarked)
-  waitUntil(deps.cache.set(cacheKey, JSON.stringify(out), 3600).catch(() => undefined))
+  waitUntil(
+    withSpan('cache.set', { 'db.system': 'redis' }, () =>
+      deps.cache.set(cacheKey, JSON.stringify(out), 3600),
+    ).catch(() => undefined),
+  )
   const record = {
     id: newId('dt'),
     tenantId: tenant.id,
@@ -258,6 +262,10 @@ async function runDetection(
     watermarked: out.watermarked,
   }
   // Retried; parked in the isolate if the database is down, written by a later request (audit-buffer.ts).
-  waitUntil(auditBuffer.write(store, { kind: 'detection', row: record }))
+  waitUntil(
+    withSpan('db.insert_detection', { 'db.system': 'postgresql' }, () =>
+      auditBuffer.write(store, { kind: 'detection', row: record }),
+    ),
+  )
   return out
 }

@@ -13,6 +13,7 @@ import { auditBuffer } from './audit-buffer.ts'
 import { ApiError, errorBody } from './errors.ts'
 import { newId } from './keys.ts'
 import { type GenerationOutcome as MetricOutcome, recordGeneration } from './metrics/index.ts'
+import { currentTraceparent, SpanKind, withSpan } from './metrics/trace.ts'
 import { type GenerationOutcome, type OriginClient, OriginError } from './origin-client.ts'
 import type { GenerateBodySchema } from './schemas.ts'
 import { SSE_HEADERS, sseFrame } from './sse.ts'
@@ -96,7 +97,8 @@ export function statusForCode(code: string): ApiError['status'] {
  * throw ApiError before any byte is sent; afterwards every ending arrives as an event.
  */
 export async function startGeneration(ctx: GenerationContext, request: GenerateRequest): Promise<Generation> {
-  if (!ctx.origin)
+  const origin = ctx.origin
+  if (!origin)
     throw new ApiError(503, 'origin_not_configured', 'generation is not configured on this deployment')
   const t0 = Date.now()
   const id = newId('gn')
@@ -138,7 +140,16 @@ export async function startGeneration(ctx: GenerationContext, request: GenerateR
 
   let upstream: Awaited<ReturnType<OriginClient['generate']>>
   try {
-    upstream = await ctx.origin.generate(request, ctx.signal, { traceparent: ctx.traceparent })
+    // The span covers the call up to the origin's response headers; the stream is observed below.
+    upstream = await withSpan(
+      'origin.generate',
+      { 'wmlab.model': request.model ?? 'default', 'wmlab.scheme': watermark?.scheme ?? NO_WATERMARK },
+      () =>
+        origin.generate(request, ctx.signal, {
+          traceparent: ctx.traceparent && currentTraceparent(ctx.traceparent),
+        }),
+      SpanKind.CLIENT,
+    )
   } catch (e) {
     const err = e instanceof OriginError ? e : null
     finish(err?.outcome ?? 'error', { errorCode: err?.code ?? 'internal_error' })

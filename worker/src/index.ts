@@ -18,6 +18,7 @@ import { openExperimentStore } from '../adapters/experiments-db.ts'
 import { configureNeonForLocalProxy, isLoopbackDatabaseUrl } from '../adapters/neon.ts'
 import { type AppDeps, createApp } from './app.ts'
 import { withAvailability } from './db-availability.ts'
+import { edgeTracingConfig, startEdgeTracing } from './metrics/tracing.ts'
 import { metricsFromEnv } from './metrics/workers.ts'
 import {
   consumeDeadLetters,
@@ -49,6 +50,10 @@ export interface Env {
   /** Metrics (ops/RUNBOOK.md): METRICS_HUB (Durable Object), secrets METRICS_SCRAPE_TOKEN,
    * OTLP_METRICS_URL, GRAFANA_INSTANCE_ID, GRAFANA_TOKEN; CF_VERSION_METADATA (version_metadata). */
   METRICS_SCRAPE_TOKEN?: string
+  /** Edge spans over OTLP/HTTP (metrics/tracing.ts): the traces URL (with the GRAFANA_* secrets for
+   * auth) and the share of new traces recorded (default 0.1). */
+  OTLP_TRACES_URL?: string
+  OTLP_TRACES_SAMPLE_RATE?: string
   /** The generation origin's base URL; without it the generation routes answer 503 origin_not_configured. */
   ORIGIN_URL?: string
   /** HMAC secret shared with the origin (request signing); required with ORIGIN_URL. */
@@ -129,6 +134,8 @@ export function depsFor(env: Env): AppDeps {
   const perMinute = Number(env.RATE_LIMIT_PER_MINUTE ?? 600)
   const perIpMinute = Number(env.RATE_LIMIT_PER_IP_PER_MINUTE ?? 1200)
   const origin = originFor(env)
+  const tracingConfig = edgeTracingConfig(env)
+  const tracing = tracingConfig ? startEdgeTracing(tracingConfig) : null
   return {
     openStore: (waitUntil) =>
       databaseUrl ? openPostgresStore(databaseUrl, REVOKED_GRACE_SECONDS, waitUntil) : memoryStore,
@@ -155,7 +162,7 @@ export function depsFor(env: Env): AppDeps {
     ipRateLimiter: redis
       ? upstashRateLimiter(redis, perIpMinute, 'wmlab:rl-ip')
       : memoryRateLimiter(perIpMinute),
-    metrics: metricsFromEnv(env),
+    metrics: { ...metricsFromEnv(env), ...(tracing ? { flushTraces: tracing.flush } : {}) },
     origin,
     corsOrigins: (env.CORS_ORIGINS ?? '')
       .split(',')

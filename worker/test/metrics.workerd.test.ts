@@ -127,4 +127,45 @@ describe('metrics in workerd', () => {
     )
     expect(health.asDouble).toBe(1)
   })
+
+  it('exports the spans of a sampled request, nested through AsyncLocalStorage in workerd', async () => {
+    const t = await post('/admin/tenants', { name: 'traced' }, 'dev-admin-token')
+    const { apiKey } = (await t.json()) as { apiKey: string }
+    await post('/v1/keys', { scheme: 'vllm-gumbel', tokenizer: 'qwen3', params: STRICT }, apiKey)
+    const bodies: any[] = []
+    const realFetch = globalThis.fetch
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      const req = new Request(input as RequestInfo, init)
+      if (!req.url.startsWith('https://otlp.test/otlp/v1/traces'))
+        return realFetch(input as RequestInfo, init)
+      expect(req.headers.get('authorization')).toBe(`Basic ${btoa('123456:test-grafana-token')}`)
+      bodies.push(await req.json())
+      return new Response('{}', { status: 200 })
+    })
+    const traceId = '0af7651916cd43dd8448eb211c80319c'
+    const res = await SELF.fetch('http://lab.test/v1/detect', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${apiKey}`,
+        traceparent: `00-${traceId}-b7ad6b7169203331-01`,
+      },
+      body: JSON.stringify({ text: 'A sampled request through the edge, traced end to end.' }),
+    })
+    expect(res.status).toBe(200)
+    await vi.waitFor(() => {
+      const names = bodies.flatMap((b) => b.resourceSpans[0].scopeSpans[0].spans.map((s: any) => s.name))
+      expect(names).toContain('POST /v1/detect')
+      expect(names).toContain('cache.set')
+    })
+    const spans = bodies.flatMap((b) => b.resourceSpans[0].scopeSpans[0].spans)
+    const server = spans.find((s: any) => s.name === 'POST /v1/detect')
+    expect(server.traceId).toBe(traceId)
+    expect(server.parentSpanId).toBe('b7ad6b7169203331')
+    const detect = spans.find((s: any) => s.name === 'watermark.detect')
+    expect(detect.parentSpanId).toBe(server.spanId)
+    for (const name of ['db.watermark_keys', 'cache.get', 'cache.set'])
+      expect(spans.find((s: any) => s.name === name).parentSpanId, name).toBe(detect.spanId)
+    expect(res.headers.get('traceparent')).toBe(`00-${traceId}-${server.spanId}-01`)
+  })
 })

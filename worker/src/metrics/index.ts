@@ -2,9 +2,10 @@
 // HTTP middleware counts requests and flushes the recorder to the MetricsHub through waitUntil.
 import type { Context, MiddlewareHandler } from 'hono'
 import { matchedRoutes } from 'hono/route'
-import { continueTrace, formatTraceparent } from '../trace-context.ts'
+import { continueTrace, formatTraceparent, parseTraceparent } from '../trace-context.ts'
 import type { IngestResult, MetricsBatch, MetricsSink } from './batch.ts'
 import { MetricsRecorder } from './recorder.ts'
+import { withServerSpan } from './trace.ts'
 
 export type { MetricsBatch, MetricsSink } from './batch.ts'
 export { MetricsRecorder } from './recorder.ts'
@@ -73,6 +74,8 @@ export interface MetricsOptions {
   onRequest?: () => void
   /** Where one structured line per request goes (console.log in Workers); no request logs without it. */
   log?: (line: string) => void
+  /** Sends ended spans (metrics/tracing.ts), through the request's waitUntil. */
+  flushTraces?: () => Promise<void>
 }
 
 /**
@@ -138,42 +141,59 @@ export function metricsMiddleware(opts: MetricsOptions = {}): MiddlewareHandler 
     // Cloudflare's ray id ties the log line to the platform's own logs and traces.
     const requestId = c.req.header('cf-ray')?.slice(0, 64) ?? crypto.randomUUID()
     c.header('x-request-id', requestId)
-    const trace = continueTrace(c.req.header('traceparent'))
-    const traceparent = formatTraceparent(trace)
-    c.set('traceparent', traceparent)
-    metrics.inFlight++
-    let status = 500
-    try {
-      await next()
-      status = c.res.status
-      // Set after the handler: headers set before it miss a Response a route builds itself (SSE).
-      c.header('traceparent', traceparent)
-      c.header('x-request-id', requestId)
-    } finally {
-      metrics.inFlight--
-      const route = routeOf(c)
-      const method = METHODS.has(c.req.method) ? c.req.method : 'OTHER'
-      const seconds = (performance.now() - start) / 1000
-      metrics.inc('http_requests_total', { method, route, status: String(status) })
-      metrics.observe('http_request_duration_seconds', { route }, seconds)
-      metrics.requestDone()
-      flushMetrics(opts.sink, waitUntilOf(c))
-      if (opts.log) {
-        const tenant = (c.var as { tenant?: { id?: string } }).tenant
-        const line: RequestLog = {
-          level: status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info',
-          msg: 'request',
-          requestId,
-          traceId: trace.traceId,
-          tenantId: tenant?.id ?? null,
-          method,
-          route,
-          status,
-          latencyMs: Math.round(seconds * 10_000) / 10,
+    const incomingHeader = c.req.header('traceparent')
+    const method = METHODS.has(c.req.method) ? c.req.method : 'OTHER'
+    // The server span's ids when tracing records it, else a fresh hop (trace-context.ts).
+    await withServerSpan(
+      method,
+      parseTraceparent(incomingHeader),
+      continueTrace(incomingHeader),
+      async (trace, span) => {
+        const traceparent = formatTraceparent(trace)
+        c.set('traceparent', traceparent)
+        metrics.inFlight++
+        let status = 500
+        try {
+          await next()
+          status = c.res.status
+          // Set after the handler: headers set before it miss a Response a route builds itself (SSE).
+          c.header('traceparent', traceparent)
+          c.header('x-request-id', requestId)
+        } finally {
+          metrics.inFlight--
+          const route = routeOf(c)
+          const seconds = (performance.now() - start) / 1000
+          span.updateName(`${method} ${route}`)
+          span.setAttributes({
+            'http.request.method': method,
+            'http.route': route,
+            'http.response.status_code': status,
+            'wmlab.request_id': requestId,
+          })
+          metrics.inc('http_requests_total', { method, route, status: String(status) })
+          metrics.observe('http_request_duration_seconds', { route }, seconds)
+          metrics.requestDone()
+          flushMetrics(opts.sink, waitUntilOf(c))
+          if (opts.log) {
+            const tenant = (c.var as { tenant?: { id?: string } }).tenant
+            const line: RequestLog = {
+              level: status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info',
+              msg: 'request',
+              requestId,
+              traceId: trace.traceId,
+              tenantId: tenant?.id ?? null,
+              method,
+              route,
+              status,
+              latencyMs: Math.round(seconds * 10_000) / 10,
+            }
+            opts.log(JSON.stringify(line))
+          }
         }
-        opts.log(JSON.stringify(line))
-      }
-    }
+      },
+    )
+    // After the server span ended: it goes out with its children.
+    if (opts.flushTraces) waitUntilOf(c)(opts.flushTraces())
   }
 }
 
