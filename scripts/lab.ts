@@ -14,8 +14,8 @@ import { startNeonProxy } from './neon-ws-proxy.ts'
 const port = Number(process.env.PORT ?? 8787)
 const url = `http://127.0.0.1:${port}`
 const labDir = process.env.LAB_DIR ?? '.lab'
-const adminToken = 'dev-admin-token' // matches worker/wrangler.toml [vars]; local only
-// Local-only secrets shared by the worker and the origin (wrangler.toml [vars] has the same defaults).
+const adminToken = 'dev-admin-token' // worker/.dev.vars has the same local-only value
+// Local-only secrets shared by the worker and the origin (worker/.dev.vars has the same defaults).
 const masterSecret = 'dev-master-secret-change-me-0123456789'
 const signingSecret = 'dev-origin-signing-secret-change-me'
 const originPort = Number(process.env.LAB_ORIGIN_PORT ?? 8788)
@@ -141,6 +141,8 @@ const vars: Record<string, string> = {
   ORIGIN_URL: originUrl,
   ORIGIN_SIGNING_SECRET: signingSecret,
   WATERMARK_MASTER_SECRET: masterSecret,
+  ADMIN_TOKEN: adminToken,
+  METRICS_SCRAPE_TOKEN: 'dev-metrics-token',
   // Experiment specs may inject consumer crashes and failures here (tests of the queue path).
   ALLOW_FAULT_INJECTION: '1',
 }

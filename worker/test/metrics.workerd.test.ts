@@ -4,7 +4,7 @@
 import { env, runDurableObjectAlarm, SELF } from 'cloudflare:test'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 
-const SCRAPE_TOKEN = 'dev-metrics-token' // wrangler.toml [vars], local development only
+const SCRAPE_TOKEN = 'dev-metrics-token' // worker/vitest.config.ts bindings, local development only
 
 // The key is random per run; at vLLM's default p <= 0.01 one run in a hundred would call this human
 // text watermarked. At 1e-9 a false call means a real bug.
