@@ -175,6 +175,9 @@ describe('metrics aggregated across two real isolates', () => {
     expect(m['http_request_duration_seconds_sum{route="/v1/detect"}']).toBeGreaterThan(0)
     expect(m['watermark_detections_total{scheme="vllm-gumbel",verdict="not_watermarked"}']).toBe(8)
     expect(m['watermark_detections_total{scheme="vllm-gumbel",verdict="watermarked"}'] ?? 0).toBe(0)
+    // Every detection's evidence: human text under a random key, nowhere near the 1e-9 threshold.
+    expect(m['watermark_detection_pvalue_neg_log10_count{scheme="vllm-gumbel"}']).toBe(8)
+    expect(m['watermark_detection_pvalue_neg_log10_bucket{scheme="vllm-gumbel",le="8"}']).toBe(8)
     expect(m['watermark_generations_total{scheme="vllm-gumbel",outcome="success"}']).toBe(5)
     expect(m.cache_hits_total).toBe(5)
     expect(m.cache_misses_total).toBe(3)

@@ -194,7 +194,7 @@ async function runDetection(
   recordCacheLookup(!!hit)
   if (hit) {
     const cached: DetectOutput = { ...(JSON.parse(hit) as DetectOutput), cache: 'hit' }
-    recordDetection(cached.scheme, cached.watermarked)
+    recordDetection(cached.scheme, cached.watermarked, cached.logPValue)
     return cached
   }
 
@@ -243,7 +243,7 @@ async function runDetection(
     cache: 'miss',
     ...(normalization ? { normalization } : {}),
   }
-  recordDetection(out.scheme, out.watermarked)
+  recordDetection(out.scheme, out.watermarked, out.logPValue)
   waitUntil(
     withSpan('cache.set', { 'db.system': 'redis' }, () =>
       deps.cache.set(cacheKey, JSON.stringify(out), 3600),

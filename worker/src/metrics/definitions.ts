@@ -1,7 +1,7 @@
 // The edge's metric catalogue: names, types, labels and buckets, shared by the isolate recorder
 // (worker/src/metrics/recorder.ts) and the MetricsHub aggregator so both sides agree on the shape of
 // every series. Names follow the operations runbook (ops/RUNBOOK.md); alert rules and dashboards are
-// checked against this list (ops/alerts.test.ts, ops/dashboards.test.ts).
+// checked against this list (ops/alerts.test.ts, ops/grafana.test.ts).
 
 export type MetricType = 'counter' | 'histogram' | 'gauge'
 
@@ -29,6 +29,12 @@ export const LATENCY_BUCKETS = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 5, 10, 30, 60,
 ] as const
 
+/**
+ * −log10 p buckets: 1.3 is p = 0.05, 2 and 3 the usual 1 % and 0.1 % thresholds, 4–6 the presets'
+ * (1e-4 … 1e-6), then strong evidence up to 1e-50.
+ */
+export const PVALUE_NEG_LOG10_BUCKETS = [0.5, 1, 1.3, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50] as const
+
 const defs = [
   {
     name: 'http_requests_total',
@@ -48,6 +54,13 @@ const defs = [
     type: 'counter',
     help: 'Detections served (cache hits included), by scheme and verdict.',
     labels: ['scheme', 'verdict'],
+  },
+  {
+    name: 'watermark_detection_pvalue_neg_log10',
+    type: 'histogram',
+    help: 'Evidence of the detections served: -log10 of the p-value, by scheme (0 = no evidence; 6 = p of 1e-6).',
+    labels: ['scheme'],
+    buckets: PVALUE_NEG_LOG10_BUCKETS,
   },
   {
     name: 'watermark_generations_total',

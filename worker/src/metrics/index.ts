@@ -31,12 +31,20 @@ export function recordGeneration(scheme: string, outcome: GenerationOutcome): vo
   metrics.inc('watermark_generations_total', { scheme, outcome })
 }
 
-/** Counts one detection served (from the cache or computed). */
-export function recordDetection(scheme: string, watermarked: boolean): void {
+/** Counts one detection served (from the cache or computed), and its evidence (ln p, as detected). */
+export function recordDetection(scheme: string, watermarked: boolean, logPValue: number): void {
   metrics.inc('watermark_detections_total', {
     scheme,
     verdict: watermarked ? 'watermarked' : 'not_watermarked',
   })
+  // −ln p / ln 10, capped at 1000 so an underflowed p (ln p = −∞) keeps the histogram's sum finite
+  // (batches travel as JSON, which has no Infinity).
+  if (!Number.isNaN(logPValue))
+    metrics.observe(
+      'watermark_detection_pvalue_neg_log10',
+      { scheme },
+      Math.min(1000, Math.max(0, -logPValue / Math.LN10)),
+    )
 }
 
 /** Counts a detection-result cache lookup; a failed lookup counts as a miss. */

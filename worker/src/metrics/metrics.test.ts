@@ -459,7 +459,7 @@ describe('HTTP middleware and the scrape route', () => {
     await next()
   })
   app.get('/v1/keys/:id', (c) => {
-    recordDetection('kgw', true)
+    recordDetection('kgw', true, Math.log(1e-7))
     recordCacheLookup(false)
     recordGeneration('kgw', 'success')
     return c.json({ id: c.req.param('id') })
@@ -488,6 +488,11 @@ describe('HTTP middleware and the scrape route', () => {
     expect(Object.keys(s).some((k) => k.includes('wk_1'))).toBe(false)
     expect(s['http_request_duration_seconds_count{route="/v1/keys/:id"}']).toBe(4)
     expect(s['watermark_detections_total{scheme="kgw",verdict="watermarked"}']).toBe(3)
+    // p = 1e-7 is 7 on the −log10 scale: above the 6 bucket, inside the 8 one.
+    expect(s['watermark_detection_pvalue_neg_log10_bucket{scheme="kgw",le="6"}']).toBe(0)
+    expect(s['watermark_detection_pvalue_neg_log10_bucket{scheme="kgw",le="8"}']).toBe(3)
+    expect(s['watermark_detection_pvalue_neg_log10_count{scheme="kgw"}']).toBe(3)
+    expect(s['watermark_detection_pvalue_neg_log10_sum{scheme="kgw"}']).toBeCloseTo(21, 9)
     expect(s['watermark_generations_total{scheme="kgw",outcome="success"}']).toBe(3)
     expect(s.cache_misses_total).toBe(3)
     // The scrape probed the dependencies first.

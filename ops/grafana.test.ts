@@ -1,9 +1,9 @@
-// Dashboards as code: the committed JSON matches ops/dashboards/build.ts, panels are well formed, and
+// Dashboards as code: the committed JSON matches ops/grafana/build.ts, panels are well formed, and
 // every query names a metric the service exports (or a recording rule of ops/alerts).
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { DASHBOARDS, render } from './dashboards/build.ts'
+import { DASHBOARDS, render } from './grafana/build.ts'
 import { promqlMetricNames } from './metrics-catalog.ts'
 import { root, unknownName } from './test-support.ts'
 
@@ -21,11 +21,11 @@ interface Dash {
 }
 
 for (const [file, make] of Object.entries(DASHBOARDS)) {
-  describe(`ops/dashboards/${file}`, () => {
-    const text = readFileSync(join(root, 'ops/dashboards', file), 'utf8')
+  describe(`ops/grafana/${file}`, () => {
+    const text = readFileSync(join(root, 'ops/grafana', file), 'utf8')
     const dash = JSON.parse(text) as Dash
 
-    it('is generated from build.ts (run `npx tsx ops/dashboards/build.ts` after editing it)', () => {
+    it('is generated from build.ts (run `npx tsx ops/grafana/build.ts` after editing it)', () => {
       expect(text).toBe(render(make()))
     })
 
@@ -66,6 +66,7 @@ describe('dashboard coverage', () => {
       'http_request_duration_seconds_bucket',
       'watermark_generations_total',
       'watermark_detections_total',
+      'watermark_detection_pvalue_neg_log10_bucket',
       'model_loads_total',
       'cache_hit_rate',
       'active_connections',

@@ -1,6 +1,6 @@
-// Grafana dashboards as code: `npx tsx ops/dashboards/build.ts` writes ops/dashboards/*.json, which
-// Grafana (Cloud or self-hosted) imports as they are. ops/dashboards.test.ts checks that the JSON is
-// up to date with this file and that every query names a metric the service exports.
+// Grafana dashboards as code: `npx tsx ops/grafana/build.ts` writes ops/grafana/*.json, which
+// Grafana (Cloud or self-hosted) imports as they are. ops/grafana.test.ts checks that the JSON is
+// up to date with this file (ops/grafana.test.ts) and that every query names a metric the service exports.
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
@@ -114,6 +114,25 @@ function builder() {
           graphMode: 'area',
         },
         targets: targets(ts),
+      })
+    },
+    /** Buckets of a histogram over time (targets in Prometheus `heatmap` format, one series per `le`). */
+    heatmap(title: string, ts: Target[], opts: { w?: number; description?: string; unit?: string } = {}) {
+      panels.push({
+        id: ++id,
+        type: 'heatmap',
+        title,
+        ...(opts.description ? { description: opts.description } : {}),
+        datasource: DS,
+        gridPos: place(opts.w ?? 12, 8),
+        options: {
+          calculate: false,
+          yAxis: { unit: opts.unit ?? 'short' },
+          cellGap: 1,
+          color: { mode: 'scheme', scheme: 'Greens', steps: 64 },
+          tooltip: { mode: 'single', yHistogram: true },
+        },
+        targets: targets(ts).map((t) => ({ ...t, format: 'heatmap' })),
       })
     },
     stateTimeline(title: string, ts: Target[], w = 12) {
@@ -266,6 +285,32 @@ export function overview() {
     'Generations by outcome',
     [[`sum by (job, outcome) (rate(watermark_generations_total${RATE}))`, '{{job}} {{outcome}}']],
     'ops',
+    { w: 8 },
+  )
+  b.timeseries(
+    'Generations by scheme (edge)',
+    [[`sum by (scheme) (rate(watermark_generations_total{${EDGE}}${RATE}))`, '{{scheme}}']],
+    'ops',
+    { w: 8 },
+  )
+  b.heatmap(
+    'Detection evidence: −log10 p-value distribution',
+    [[`sum by (le) (increase(watermark_detection_pvalue_neg_log10_bucket{${EDGE}}[$__interval]))`, '{{le}}']],
+    {
+      w: 8,
+      description:
+        '0–1.3: no evidence (p > 0.05); 4–6: the presets’ thresholds (p = 1e-4 … 1e-6); above: strong evidence.',
+    },
+  )
+  b.timeseries(
+    'Median evidence by scheme (−log10 p)',
+    [
+      [
+        `histogram_quantile(0.5, sum by (scheme, le) (rate(watermark_detection_pvalue_neg_log10_bucket{${EDGE}}${RATE})))`,
+        '{{scheme}}',
+      ],
+    ],
+    'short',
     { w: 8 },
   )
 
