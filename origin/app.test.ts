@@ -13,6 +13,7 @@ import {
   loadTestModel,
   parseSse,
   TEST_MASTER_SECRET,
+  TEST_SIGNING_SECRET,
   type TestOrigin,
   waitFor,
 } from './test-support.ts'
@@ -247,6 +248,38 @@ describe('GET /health and /metrics (unsigned)', () => {
     expect(text).toMatch(/^http_request_duration_seconds_count\{route="\/v1\/generate"\} [1-9]/m)
     expect(text).toMatch(/^process_cpu_seconds_total /m)
     expect(text).not.toContain(TEST_MASTER_SECRET)
+  })
+})
+
+describe('request logs', () => {
+  it('writes one JSON line per request with ids, route, status and latency, and no prompt or secret', async () => {
+    const lines: string[] = []
+    const logged = createTestOrigin(origin, { log: (l) => lines.push(l) })
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
+    const res = await logged.post(
+      '/v1/generate',
+      { prompt: 'A private prompt about the jury', sampling: { maxTokens: 2, seed: 3 } },
+      { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } },
+    )
+    expect(res.status).toBe(200)
+    await res.text()
+    expect((await logged.post('/v1/generate', '{"prompt":', {})).status).toBe(400)
+    expect(lines).toHaveLength(2)
+    const [ok, bad] = lines.map((l) => JSON.parse(l))
+    expect(ok).toEqual({
+      level: 'info',
+      msg: 'request',
+      requestId: res.headers.get('x-request-id'),
+      traceId,
+      method: 'POST',
+      route: '/v1/generate',
+      status: 200,
+      latencyMs: expect.any(Number),
+    })
+    expect(bad).toMatchObject({ level: 'warn', status: 400, traceId: null, route: '/v1/generate' })
+    const all = lines.join('\n')
+    for (const secret of ['private prompt', TEST_MASTER_SECRET, TEST_SIGNING_SECRET])
+      expect(all).not.toContain(secret)
   })
 })
 

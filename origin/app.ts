@@ -40,9 +40,28 @@ export interface OriginDeps {
   now?: () => number
   /** startOriginTracing's pipeline: when enabled, each /v1 request runs in a server span. */
   tracing?: OriginTracing
+  /** Where one JSON line per request goes (console.log in server.ts); none without it. */
+  log?: (line: string) => void
+}
+
+/**
+ * One log line per request: ids, route, status and latency only — never a header, prompt, text or
+ * key material. `traceId` is the edge's (from `traceparent`), so edge and origin lines join up.
+ */
+export interface OriginRequestLog {
+  level: 'info' | 'warn' | 'error'
+  msg: 'request'
+  requestId: string
+  traceId: string | null
+  method: string
+  route: string
+  status: number
+  latencyMs: number
 }
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024
+/** The trace id of a W3C `traceparent` (validated by the tracing middleware when tracing is on). */
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}/
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
 /** The route pattern that answered, never the raw path, so label values stay bounded. */
@@ -81,6 +100,8 @@ export function createOriginApp(deps: OriginDeps): Hono {
 
   app.use(async function countRequests(c, next) {
     const start = performance.now()
+    const requestId = crypto.randomUUID()
+    c.header('x-request-id', requestId)
     let status = 500
     try {
       await next()
@@ -88,8 +109,22 @@ export function createOriginApp(deps: OriginDeps): Hono {
     } finally {
       const route = routeOf(c)
       const method = METHODS.has(c.req.method) ? c.req.method : 'OTHER'
+      const seconds = (performance.now() - start) / 1000
       metrics.httpRequests.inc({ method, route, status: String(status) })
-      metrics.httpDuration.observe({ route }, (performance.now() - start) / 1000)
+      metrics.httpDuration.observe({ route }, seconds)
+      if (deps.log) {
+        const line: OriginRequestLog = {
+          level: status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info',
+          msg: 'request',
+          requestId,
+          traceId: TRACEPARENT.exec(c.req.header('traceparent') ?? '')?.[1] ?? null,
+          method,
+          route,
+          status,
+          latencyMs: Math.round(seconds * 10_000) / 10,
+        }
+        deps.log(JSON.stringify(line))
+      }
     }
   })
   app.onError(renderError)

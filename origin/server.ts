@@ -47,6 +47,7 @@ async function main() {
     maxConcurrency: config.maxConcurrency,
     maxQueue: config.maxQueue,
     tracing,
+    log: (line) => console.log(line),
   })
   if (config.allowUnsigned)
     console.warn('origin: ORIGIN_ALLOW_UNSIGNED=1 — unsigned requests accepted (local development only)')
