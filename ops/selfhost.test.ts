@@ -53,6 +53,7 @@ describe('ops/docker-compose.yml', () => {
       'grafana',
       'otel-collector',
       'tempo',
+      'node-exporter',
     ])
       expect(services[s], s).toBeDefined()
     for (const s of ['postgres', 'redis', 'neon-proxy', 'upstash-bridge', 'worker', 'origin'])
@@ -92,8 +93,9 @@ describe('ops/docker-compose.yml', () => {
       const rules = ['critical', 'warning', 'slo']
         .map((f) => readFileSync(join(ops, `alerts/${f}.yml`), 'utf8'))
         .join('\n')
-      for (const job of new Set(rules.match(/job="(wmlab-edge|wmlab-origin)"/g)?.map((m) => m.slice(5, -1))))
-        expect(jobs).toContain(job)
+      const used = new Set(rules.match(/job="wmlab-[a-z-]+"/g)?.map((m) => m.slice(5, -1)))
+      expect([...used].sort()).toEqual(['wmlab-edge', 'wmlab-origin', 'wmlab-origin-host'])
+      for (const job of used) expect(jobs).toContain(job)
     },
   )
 })
