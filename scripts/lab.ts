@@ -151,6 +151,7 @@ for (const name of [
   'UPSTASH_REDIS_REST_TOKEN',
   'RATE_LIMIT_PER_MINUTE',
   'RATE_LIMIT_PER_IP_PER_MINUTE',
+  'REQUEST_LOG_SAMPLE_RATE',
 ]) {
   if (process.env[name]) vars[name] = process.env[name]!
 }

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { NormalizeOptionsSchema, normalizeText, normalizeWithReport } from './normalize.ts'
+import {
+  FOLD_CANDIDATE_RE,
+  foldHomoglyphs,
+  NormalizeOptionsSchema,
+  normalizeText,
+  normalizeWithReport,
+} from './normalize.ts'
 
 const PLAIN =
   'The Fulton County Grand Jury said Friday an investigation of Atlanta\'s recent primary election produced "no evidence" that any irregularities took place.'
@@ -106,4 +112,21 @@ describe('normalizeWithReport', () => {
     expect(() => normalizeText('x', { nfc: 'yes' } as never)).toThrow()
     expect(() => normalizeText('x', { bogus: true } as never)).toThrow()
   })
+})
+
+describe('fold fast path', () => {
+  it('FOLD_CANDIDATE_RE matches every code point that folding, or NFD then folding, can change', () => {
+    const missed: string[] = []
+    for (let cp = 0; cp <= 0x10ffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue
+      const ch = String.fromCodePoint(cp)
+      if (FOLD_CANDIDATE_RE.test(ch)) continue
+      // Folded alone and in Latin context, as is and after NFD (normalizeWithReport folds the NFD).
+      for (const probe of [ch, `a${ch}b`, ch.normalize('NFD'), `a${ch}b`.normalize('NFD')]) {
+        const r = foldHomoglyphs(probe, 'all')
+        if (r.folded !== 0 || r.text !== probe) missed.push(cp.toString(16))
+      }
+    }
+    expect(missed).toEqual([])
+  }, 120_000)
 })

@@ -170,7 +170,8 @@ function foldableWordRanges(text: string): Array<[number, number]> {
   return ranges
 }
 
-function foldHomoglyphs(text: string, scope: 'mixedScript' | 'all'): { text: string; folded: number } {
+/** Folds lookalikes (exported for the fast path's exhaustive test; callers use normalizeWithReport). */
+export function foldHomoglyphs(text: string, scope: 'mixedScript' | 'all'): { text: string; folded: number } {
   const all = scope === 'all'
   const cjk = !all && CJK_RE.test(text)
   const ranges = all ? [] : foldableWordRanges(text)
@@ -210,8 +211,21 @@ function foldHomoglyphs(text: string, scope: 'mixedScript' | 'all'): { text: str
   return { text: out, folded }
 }
 
-export function normalizeWithReport(text: string, options: NormalizeOptions = {}): NormalizeReport {
-  const opts = NormalizeOptionsSchema.parse(options)
+/**
+ * Every character foldHomoglyphs can change, and every precomposed character whose NFD contains one
+ * (Greek and Cyrillic blocks whole, Greek Extended): a superset, so text without any of them (most
+ * text) skips the word scan and the per-character rebuild. Exhaustively checked in normalize.test.ts.
+ */
+export const FOLD_CANDIDATE_RE =
+  /[\u00A0\u0370-\u052F\u1F00-\u1FFF\u2000-\u200A\u202F\u205F\u3000\uFF01-\uFF5E]|[\u{1D400}-\u{1D7FF}]/u
+
+const DEFAULT_OPTIONS = NormalizeOptionsSchema.parse({})
+
+const DEFAULT_ARG: NormalizeOptions = Object.freeze({})
+
+export function normalizeWithReport(text: string, options: NormalizeOptions = DEFAULT_ARG): NormalizeReport {
+  // The defaults are resolved once: detection normalises every request's text with them.
+  const opts = options === DEFAULT_ARG ? DEFAULT_OPTIONS : NormalizeOptionsSchema.parse(options)
   let s = text
   let removedInvisible = 0
   let foldedHomoglyphs = 0
@@ -224,7 +238,11 @@ export function normalizeWithReport(text: string, options: NormalizeOptions = {}
     })
   }
   if (opts.nfkc) s = s.normalize('NFKC')
-  if (opts.foldHomoglyphs) {
+  if (opts.foldHomoglyphs && !FOLD_CANDIDATE_RE.test(s)) {
+    // Nothing to fold: NFC(NFD(s)) = NFC(s), NFKC(NFD(s)) = NFKC(s).
+    if (opts.nfkc) s = s.normalize('NFKC')
+    else if (opts.nfc) s = s.normalize('NFC')
+  } else if (opts.foldHomoglyphs) {
     // fold on the decomposed form so precomposed lookalikes (Cyrillic ё = е + U+0308) fold too;
     // only when recomposing afterwards, since NFC(NFD(x)) = NFC(x)
     const recompose = opts.nfc || opts.nfkc
@@ -238,6 +256,6 @@ export function normalizeWithReport(text: string, options: NormalizeOptions = {}
   return { text: s, removedInvisible, foldedHomoglyphs }
 }
 
-export function normalizeText(text: string, options: NormalizeOptions = {}): string {
+export function normalizeText(text: string, options: NormalizeOptions = DEFAULT_ARG): string {
   return normalizeWithReport(text, options).text
 }

@@ -82,6 +82,11 @@ export interface MetricsOptions {
   onRequest?: () => void
   /** Where one structured line per request goes (console.log in Workers); no request logs without it. */
   log?: (line: string) => void
+  /**
+   * Share of successful requests' lines written (REQUEST_LOG_SAMPLE_RATE, default 1): at high rates
+   * a line per cache hit costs more than the hit. Warnings and errors are always written.
+   */
+  logSampleRate?: number
   /** Sends ended spans (metrics/tracing.ts), through the request's waitUntil. */
   flushTraces?: () => Promise<void>
 }
@@ -182,7 +187,10 @@ export function metricsMiddleware(opts: MetricsOptions = {}): MiddlewareHandler 
           metrics.observe('http_request_duration_seconds', { route }, seconds)
           metrics.requestDone()
           flushMetrics(opts.sink, waitUntilOf(c))
-          if (opts.log) {
+          if (
+            opts.log &&
+            (status >= 400 || opts.logSampleRate === undefined || Math.random() < opts.logSampleRate)
+          ) {
             const tenant = (c.var as { tenant?: { id?: string } }).tenant
             const line: RequestLog = {
               level: status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info',

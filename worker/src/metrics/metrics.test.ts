@@ -563,4 +563,22 @@ describe('request logs', () => {
     expect(second.traceId).toMatch(/^[0-9a-f]{32}$/)
     expect(second.traceId).not.toBe(first.traceId)
   })
+
+  it('samples successful requests at logSampleRate and always writes 4xx and 5xx', async () => {
+    const lines: string[] = []
+    const app = new Hono()
+    app.use('*', metricsMiddleware({ log: (l) => lines.push(l), logSampleRate: 0 }))
+    app.get('/ok', (c) => c.json({}))
+    app.get('/missing', (c) => c.json({}, 404))
+    for (let i = 0; i < 20; i++) await app.request('/ok')
+    await app.request('/missing')
+    expect(lines.map((l) => JSON.parse(l).status)).toEqual([404])
+    const half: string[] = []
+    const sampled = new Hono()
+    sampled.use('*', metricsMiddleware({ log: (l) => half.push(l), logSampleRate: 0.5 }))
+    sampled.get('/ok', (c) => c.json({}))
+    for (let i = 0; i < 400; i++) await sampled.request('/ok')
+    expect(half.length).toBeGreaterThan(140) // 200 expected; 5 sd = 50
+    expect(half.length).toBeLessThan(260)
+  })
 })

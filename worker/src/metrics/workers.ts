@@ -16,7 +16,16 @@ export interface MetricsEnv {
   /** `[version_metadata]` binding: id, tag and upload timestamp of the running version. */
   CF_VERSION_METADATA?: { id?: string; tag?: string; timestamp?: string }
   RATE_LIMIT_PER_MINUTE?: string
+  /** Share of successful requests logged (default 1); 4xx/5xx are always logged. */
+  REQUEST_LOG_SAMPLE_RATE?: string
   [binding: string]: unknown
+}
+
+function logSampleRate(value: unknown): number | undefined {
+  if (value === undefined || value === '') return undefined
+  const rate = Number(value)
+  if (!(rate >= 0 && rate <= 1)) throw new Error(`REQUEST_LOG_SAMPLE_RATE must be in [0, 1], got ${value}`)
+  return rate
 }
 
 export function metricsFromEnv(env: MetricsEnv): MetricsOptions {
@@ -32,6 +41,7 @@ export function metricsFromEnv(env: MetricsEnv): MetricsOptions {
     scrape: sink?.scrape,
     scrapeToken: typeof env.METRICS_SCRAPE_TOKEN === 'string' ? env.METRICS_SCRAPE_TOKEN : null,
     log: (line) => console.log(line),
+    logSampleRate: logSampleRate(env.REQUEST_LOG_SAMPLE_RATE),
     onRequest: () =>
       recordDeployment({
         deployedAtSeconds: Number.isFinite(deployedAt) ? deployedAt / 1000 : undefined,
