@@ -5,17 +5,103 @@
 // (scored, and an audit row written); the rest repeat 20 texts (cache hits). The server runs in a
 // child process, so the load generator does not share its event loop.
 //
-// Run: npx tsx bench/load.bench.ts [total=20000] [rate=500] [missEvery=10]
+// `--lab` targets the local worker instead: the whole lab (scripts/lab.ts: the Worker under wrangler dev
+// in workerd, embedded PostgreSQL through the Neon proxy), as a developer runs it with `npm start`.
+//
+// Run: npx tsx bench/load.bench.ts [total=20000] [rate=500] [missEvery=10] [--lab]
 // Needs PostgreSQL on 127.0.0.1:5432 (as the tests do). Results: docs/benchmarks.md.
 import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { formatReport, type LoadTarget, runLoad, startLoadTarget } from '../test/reliability/load.ts'
 
-const [total = 20_000, rate = 500, missEvery = 10] = process.argv.slice(2).map(Number)
+const args = process.argv.slice(2)
+const lab = args.includes('--lab')
+const [total = 20_000, rate = 500, missEvery = 10] = args.filter((a) => !a.startsWith('--')).map(Number)
 
-if (process.env.WMLAB_LOAD_ROLE === 'server') {
+/** Drives `target` and reports; exit code 1 on any error or lost audit row. */
+async function measure(target: LoadTarget, where: string) {
+  console.log(
+    `# Detection load (${where}): ${total} requests at ${rate} req/s, 1 in ${missEvery} a cache miss — ${new Date().toISOString()}, Node ${process.version}\n`,
+  )
+  const report = await runLoad(target, { total, rate, missEvery })
+  console.log(formatReport(report))
+  console.log(`\nlost audit rows: ${report.misses - report.auditRows}`)
+  process.exitCode = report.errors === 0 && report.auditRows === report.misses ? 0 : 1
+}
+
+/** Counts detection rows, and waits until they stop moving (the server's background writes). */
+function auditCounter(databaseUrl: string, healthUrl: string) {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 })
+  const auditRows = async () =>
+    Number((await pool.query('SELECT count(*)::int AS n FROM detections')).rows[0].n)
+  return {
+    auditRows,
+    // At most 60 s. Each poll also sends a request: audit rows parked during an overload are written
+    // back by later requests.
+    async settle() {
+      let last = -1
+      let still = 0
+      for (let i = 0; i < 120 && still < 4; i++) {
+        await fetch(healthUrl).then((r) => r.arrayBuffer())
+        const n = await auditRows()
+        still = n === last ? still + 1 : 0
+        last = n
+        await new Promise((r) => setTimeout(r, 500))
+      }
+    },
+    end: () => pool.end(),
+  }
+}
+
+if (lab) {
+  const labDir = mkdtempSync(join(tmpdir(), 'wmlab-load-'))
+  const port = 8700 + Math.floor(Math.random() * 100)
+  const pgPort = port + 1000
+  const child = spawn('node_modules/.bin/tsx', ['scripts/lab.ts'], {
+    env: {
+      ...process.env,
+      LAB_DIR: labDir,
+      PORT: String(port),
+      LAB_PG_PORT: String(pgPort),
+      LAB_ORIGIN_PORT: String(port + 2000),
+      // One client address and key: the limits are not what this measures.
+      RATE_LIMIT_PER_MINUTE: '100000000',
+      RATE_LIMIT_PER_IP_PER_MINUTE: '100000000',
+      // As bench/worker.bench.ts: sampled request logs, no wrangler dev line per request.
+      REQUEST_LOG_SAMPLE_RATE: process.env.REQUEST_LOG_SAMPLE_RATE ?? '0.01',
+      WRANGLER_LOG: process.env.WRANGLER_LOG ?? 'warn',
+    },
+    stdio: 'ignore',
+  })
+  try {
+    const devFile = join(labDir, 'dev.json')
+    const deadline = Date.now() + 180_000
+    while (!existsSync(devFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500))
+    const dev = JSON.parse(readFileSync(devFile, 'utf8')) as { url: string; apiKey: string }
+    const counter = auditCounter(`postgresql://lab:lab@127.0.0.1:${pgPort}/lab`, `${dev.url}/health`)
+    await measure(
+      {
+        url: `${dev.url}/v1/detect`,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${dev.apiKey}` },
+        databaseUrl: '',
+        ...counter,
+        close: async () => undefined,
+      },
+      'the local worker: wrangler dev, workerd',
+    )
+    await counter.end()
+  } finally {
+    if (child.pid && child.exitCode === null) {
+      process.kill(child.pid, 'SIGINT') // the launcher stops wrangler, workerd, the proxy and PostgreSQL
+      await new Promise((r) => child.once('exit', r))
+    }
+  }
+} else if (process.env.WMLAB_LOAD_ROLE === 'server') {
   const target = await startLoadTarget()
   console.log(JSON.stringify({ url: target.url, headers: target.headers, databaseUrl: target.databaseUrl }))
   const stop = () => void target.close().then(() => process.exit(0))
@@ -37,35 +123,9 @@ if (process.env.WMLAB_LOAD_ROLE === 'server') {
       child.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
     })
     const info = JSON.parse(first) as { url: string; headers: Record<string, string>; databaseUrl: string }
-    const pool = new pg.Pool({ connectionString: info.databaseUrl, max: 1 })
-    const auditRows = async () =>
-      Number((await pool.query('SELECT count(*)::int AS n FROM detections')).rows[0].n)
-    const target: LoadTarget = {
-      ...info,
-      auditRows,
-      // The server's background writes: wait until the row count stops moving (at most 60 s). Each poll
-      // also sends a request: audit rows parked during an overload are written back by later requests.
-      async settle() {
-        let last = -1
-        let still = 0
-        for (let i = 0; i < 120 && still < 4; i++) {
-          await fetch(info.url.replace('/v1/detect', '/health')).then((r) => r.arrayBuffer())
-          const n = await auditRows()
-          still = n === last ? still + 1 : 0
-          last = n
-          await new Promise((r) => setTimeout(r, 500))
-        }
-      },
-      close: async () => undefined,
-    }
-    console.log(
-      `# Detection load: ${total} requests at ${rate} req/s, 1 in ${missEvery} a cache miss — ${new Date().toISOString()}, Node ${process.version}\n`,
-    )
-    const report = await runLoad(target, { total, rate, missEvery })
-    console.log(formatReport(report))
-    console.log(`\nlost audit rows: ${report.misses - report.auditRows}`)
-    await pool.end()
-    process.exitCode = report.errors === 0 && report.auditRows === report.misses ? 0 : 1
+    const counter = auditCounter(info.databaseUrl, info.url.replace('/v1/detect', '/health'))
+    await measure({ ...info, ...counter, close: async () => undefined }, 'Node server, @hono/node-server')
+    await counter.end()
   } finally {
     await stopChild()
   }
