@@ -11,12 +11,10 @@
 // Run: npx tsx bench/load.bench.ts [total=20000] [rate=500] [missEvery=10] [--lab]
 // Needs PostgreSQL on 127.0.0.1:5432 (as the tests do). Results: docs/benchmarks.md.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { startLab } from './lab-process.ts'
 import { formatReport, type LoadTarget, runLoad, startLoadTarget } from '../test/reliability/load.ts'
 
 const args = process.argv.slice(2)
@@ -59,36 +57,14 @@ function auditCounter(databaseUrl: string, healthUrl: string) {
 }
 
 if (lab) {
-  const labDir = mkdtempSync(join(tmpdir(), 'wmlab-load-'))
-  const port = 8700 + Math.floor(Math.random() * 100)
-  const pgPort = port + 1000
-  const child = spawn('node_modules/.bin/tsx', ['scripts/lab.ts'], {
-    env: {
-      ...process.env,
-      LAB_DIR: labDir,
-      PORT: String(port),
-      LAB_PG_PORT: String(pgPort),
-      LAB_ORIGIN_PORT: String(port + 2000),
-      // One client address and key: the limits are not what this measures.
-      RATE_LIMIT_PER_MINUTE: '100000000',
-      RATE_LIMIT_PER_IP_PER_MINUTE: '100000000',
-      // As bench/worker.bench.ts: sampled request logs, no wrangler dev line per request.
-      REQUEST_LOG_SAMPLE_RATE: process.env.REQUEST_LOG_SAMPLE_RATE ?? '0.01',
-      WRANGLER_LOG: process.env.WRANGLER_LOG ?? 'warn',
-    },
-    stdio: 'ignore',
-  })
+  const labProcess = await startLab()
   try {
-    const devFile = join(labDir, 'dev.json')
-    const deadline = Date.now() + 180_000
-    while (!existsSync(devFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500))
-    const dev = JSON.parse(readFileSync(devFile, 'utf8')) as { url: string; apiKey: string }
-    const counter = auditCounter(`postgresql://lab:lab@127.0.0.1:${pgPort}/lab`, `${dev.url}/health`)
+    const counter = auditCounter(labProcess.databaseUrl, `${labProcess.url}/health`)
     await measure(
       {
-        url: `${dev.url}/v1/detect`,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${dev.apiKey}` },
-        databaseUrl: '',
+        url: `${labProcess.url}/v1/detect`,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${labProcess.apiKey}` },
+        databaseUrl: labProcess.databaseUrl,
         ...counter,
         close: async () => undefined,
       },
@@ -96,10 +72,7 @@ if (lab) {
     )
     await counter.end()
   } finally {
-    if (child.pid && child.exitCode === null) {
-      process.kill(child.pid, 'SIGINT') // the launcher stops wrangler, workerd, the proxy and PostgreSQL
-      await new Promise((r) => child.once('exit', r))
-    }
+    await labProcess.stop()
   }
 } else if (process.env.WMLAB_LOAD_ROLE === 'server') {
   const target = await startLoadTarget()

@@ -2,43 +2,14 @@
 // under wrangler dev) and drives POST /v1/detect with autocannon — 500-token texts, cache hit (one
 // text) and cache miss (a fresh text per request), at concurrency 1 and 32.
 // Run: npx tsx bench/worker.bench.ts [seconds per run, default 20]
-import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { brownText } from '../test/fixtures/brown.ts'
+import { startLab } from './lab-process.ts'
 
 const seconds = Number(process.argv[2] ?? 20)
-const labDir = mkdtempSync(join(tmpdir(), 'wmlab-bench-'))
-const port = 8800 + Math.floor(Math.random() * 100)
-const lab = spawn('node_modules/.bin/tsx', ['scripts/lab.ts'], {
-  env: {
-    ...process.env,
-    LAB_DIR: labDir,
-    PORT: String(port),
-    LAB_PG_PORT: String(port + 1000),
-    RATE_LIMIT_PER_MINUTE: '100000000',
-    RATE_LIMIT_PER_IP_PER_MINUTE: '100000000', // wrangler dev sets cf-connecting-ip: one address
-    // Production samples request logs (observability head sampling); unsampled, every line crosses
-    // wrangler dev's inspector pipe and costs the dev server more than a cache hit costs the worker.
-    REQUEST_LOG_SAMPLE_RATE: process.env.REQUEST_LOG_SAMPLE_RATE ?? '0.01',
-    // wrangler dev's own "[wrangler:info] POST /v1/detect 200" line per request (not in production).
-    WRANGLER_LOG: process.env.WRANGLER_LOG ?? 'warn',
-  },
-  stdio: 'ignore',
-})
-// SIGINT lets the launcher stop wrangler, workerd, the proxy and PostgreSQL; wait for it to finish.
-const stop = async () => {
-  if (lab.exitCode !== null || !lab.pid) return
-  process.kill(lab.pid, 'SIGINT')
-  await new Promise((r) => lab.once('exit', r))
-}
-
-const devFile = join(labDir, 'dev.json')
-const deadline = Date.now() + 180_000
-while (!existsSync(devFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500))
-const dev = JSON.parse(readFileSync(devFile, 'utf8')) as { url: string; apiKey: string }
+const lab = await startLab()
+const stop = lab.stop
+const dev = { url: lab.url, apiKey: lab.apiKey }
 
 // ~500 tokens ≈ 2,300 characters of Brown text; misses get a different slice each time.
 const corpus = brownText()

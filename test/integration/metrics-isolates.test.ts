@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrate } from '../../scripts/migrate.ts'
 import { type NeonProxy, startNeonProxy } from '../../scripts/neon-ws-proxy.ts'
 import { type FakeOrigin, startFakeOrigin } from '../fake-origin.ts'
+import { parseSamples } from '../prometheus-text.ts'
 import { createTestDatabase } from './services.ts'
 
 const ADMIN = 'isolates-admin-token'
@@ -104,17 +105,6 @@ const call = (edge: Fetcher, path: string, body?: unknown, bearer?: string) =>
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   })
 
-/** Prometheus text → { 'name{labels}': value } (labels as the exposition writes them). */
-function samples(text: string): Record<string, number> {
-  const out: Record<string, number> = {}
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue
-    const i = line.lastIndexOf(' ')
-    out[line.slice(0, i)] = Number(line.slice(i + 1))
-  }
-  return out
-}
-
 describe('metrics aggregated across two real isolates', () => {
   it('one scrape shows every runbook metric of the edge with the totals of both isolates', async () => {
     const tenant = await call(edgeA, '/admin/tenants', { name: 'isolates' }, ADMIN)
@@ -160,7 +150,7 @@ describe('metrics aggregated across two real isolates', () => {
     await healthB.text()
     const scrape = await call(edgeA, '/metrics', undefined, SCRAPE)
     expect(scrape.status).toBe(200)
-    const m = samples(await scrape.text())
+    const m = parseSamples(await scrape.text())
 
     const req = (method: string, route: string, status: number) =>
       m[`http_requests_total{method="${method}",route="${route}",status="${status}"}`]

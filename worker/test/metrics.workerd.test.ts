@@ -3,6 +3,7 @@
 // at /metrics behind the scrape token, and pushed as OTLP by the hub's alarm.
 import { env, runDurableObjectAlarm, SELF } from 'cloudflare:test'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { parseSamples } from '../../test/prometheus-text.ts'
 
 const SCRAPE_TOKEN = 'dev-metrics-token' // worker/vitest.config.ts bindings, local development only
 
@@ -22,13 +23,7 @@ const scrape = async () => {
     headers: { authorization: `Bearer ${SCRAPE_TOKEN}` },
   })
   expect(res.status).toBe(200)
-  const out: Record<string, number> = {}
-  for (const line of (await res.text()).split('\n')) {
-    if (!line || line.startsWith('#')) continue
-    const i = line.lastIndexOf(' ')
-    out[line.slice(0, i)] = Number(line.slice(i + 1))
-  }
-  return out
+  return parseSamples(await res.text())
 }
 
 const hub = () => (env as any).METRICS_HUB.get((env as any).METRICS_HUB.idFromName('global'))

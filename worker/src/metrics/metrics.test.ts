@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Hono } from 'hono'
 import { describe, expect, it, vi } from 'vitest'
+import { parseSamples } from '../../../test/prometheus-text.ts'
 import { MetricsAggregator } from './aggregate.ts'
 import type { IngestResult, MetricsBatch, MetricsSink } from './batch.ts'
 import { LATENCY_BUCKETS, METRIC_NAMES } from './definitions.ts'
@@ -39,16 +40,7 @@ function hubSink(agg: MetricsAggregator, clock: () => number) {
   return sink satisfies MetricsSink
 }
 
-/** Parses the exposition into { 'name{labels}': value } (a deliberately small parser). */
-function samples(text: string): Record<string, number> {
-  const out: Record<string, number> = {}
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue
-    const i = line.lastIndexOf(' ')
-    out[line.slice(0, i)] = Number(line.slice(i + 1))
-  }
-  return out
-}
+const samples = parseSamples
 
 const scrape = (agg: MetricsAggregator, now = T0) => samples(prometheusText(agg.collect(now)))
 
