@@ -14,6 +14,10 @@ export const ORIGIN_METRICS = {
   origin_in_flight: 'gauge',
   http_requests_total: 'counter',
   http_request_duration_seconds: 'histogram',
+  // The seed runbook's host metrics, from the origin itself (origin/host-metrics.ts).
+  cpu_usage_percent: 'gauge',
+  memory_usage_percent: 'gauge',
+  disk_usage_percent: 'gauge',
 } as const
 
 /** prom-client's collectDefaultMetrics() names start with these (process_start_time_seconds, ...). */

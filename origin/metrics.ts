@@ -1,6 +1,7 @@
 // The origin's Prometheus metrics (prom-client), one registry per app so tests and several apps in
 // one process never share counters. Names follow ops/RUNBOOK and the design (§6).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { registerHostMetrics } from './host-metrics.ts'
 
 /** How a generation ended, as the edge labels it (worker/src/metrics). */
 export type GenerationOutcome = 'success' | 'error' | 'cancelled' | 'rejected'
@@ -23,9 +24,15 @@ export interface OriginMetrics {
  * A fresh registry with the origin's metrics and the default process metrics. `queueDepth` and
  * `inFlight` are read from the limiter at scrape time.
  */
-export function createOriginMetrics(state: { queueDepth(): number; inFlight(): number }): OriginMetrics {
+export function createOriginMetrics(state: {
+  queueDepth(): number
+  inFlight(): number
+  /** Where the model lives: its filesystem's use is disk_usage_percent. */
+  diskPath?: string
+}): OriginMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
+  registerHostMetrics(registry, { diskPath: state.diskPath ?? '/' })
   const registers = [registry]
   return {
     registry,

@@ -428,7 +428,17 @@ export function overview() {
       ],
     ],
     'percentunit',
-    { w: 24, thresholds: [0.8, 0.95] },
+    { w: 12, thresholds: [0.8, 0.95] },
+  )
+  b.timeseries(
+    'Host CPU, memory, disk (reported by the origin)',
+    [
+      [`cpu_usage_percent{${ORIGIN}}`, '{{instance}} CPU'],
+      [`memory_usage_percent{${ORIGIN}}`, '{{instance}} memory'],
+      [`disk_usage_percent{${ORIGIN}}`, '{{instance}} disk {{path}}'],
+    ],
+    'percent',
+    { w: 12, thresholds: [80, 95] },
   )
   return dashboard('wmlab-overview', 'LM Watermark Lab: overview', b.panels, ['overview'])
 }
