@@ -1,4 +1,4 @@
-// wmlab experiment run|show|export|cancel: the lab's experiments API from the command line. The API
+// wmlab experiment run|show|export|cancel|resume: the lab's experiments API from the command line. The API
 // (URL and key) comes from --url/--api-key, WMLAB_URL/WMLAB_API_KEY, or the running lab's .lab/dev.json.
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
@@ -45,22 +45,45 @@ interface Experiment {
   failures?: unknown[]
 }
 
-function connection(args: ExperimentArgs): { url: string; apiKey: string } {
-  const devFile = join(process.env.LAB_DIR ?? '.lab', 'dev.json')
-  const dev = existsSync(devFile)
-    ? (JSON.parse(readFileSync(devFile, 'utf8')) as { url?: string; apiKey?: string })
-    : {}
-  const url = args.url ?? process.env.WMLAB_URL ?? dev.url
-  const apiKey = args['api-key'] ?? process.env.WMLAB_API_KEY ?? dev.apiKey
+/** Where the CLI sends its requests, and where it learnt that (for error messages). */
+export interface Connection {
+  url: string
+  apiKey: string
+  /** The lab file the URL came from, when it came from one. */
+  labFile?: string
+}
+
+/**
+ * The API to talk to: --url/--api-key, else WMLAB_URL/WMLAB_API_KEY, else the running lab's
+ * `dev.json` in $LAB_DIR or `.lab/` under the working directory (what `npm start` writes).
+ */
+export function connection(
+  args: ExperimentArgs,
+  env: Record<string, string | undefined> = process.env,
+  cwd = process.cwd(),
+): Connection {
+  const devFile = join(env.LAB_DIR ?? '.lab', 'dev.json')
+  const path = resolve(cwd, devFile)
+  let dev: { url?: string; apiKey?: string } = {}
+  if (existsSync(path)) {
+    try {
+      dev = JSON.parse(readFileSync(path, 'utf8'))
+    } catch (e) {
+      throw new ExperimentCliError('bad_lab_file', `${devFile}: ${(e as Error).message}`)
+    }
+  }
+  const url = args.url ?? env.WMLAB_URL ?? dev.url
+  const apiKey = args['api-key'] ?? env.WMLAB_API_KEY ?? dev.apiKey
   if (!url || !apiKey)
     throw new ExperimentCliError(
       'no_lab',
-      `no API to talk to: start the lab (npm start writes ${devFile}) or pass --url and --api-key`,
+      `no API to talk to: no lab is running here (npm start writes ${devFile}); start one, or pass --url and --api-key`,
     )
-  return { url: url.replace(/\/$/, ''), apiKey }
+  const fromFile = args.url === undefined && env.WMLAB_URL === undefined
+  return { url: url.replace(/\/$/, ''), apiKey, ...(fromFile ? { labFile: devFile } : {}) }
 }
 
-async function call(conn: { url: string; apiKey: string }, method: string, path: string, body?: unknown) {
+async function call(conn: Connection, method: string, path: string, body?: unknown) {
   let res: Response
   try {
     res = await fetch(`${conn.url}${path}`, {
@@ -72,7 +95,8 @@ async function call(conn: { url: string; apiKey: string }, method: string, path:
       body: body ? JSON.stringify(body) : undefined,
     })
   } catch (e) {
-    throw new ExperimentCliError('unreachable', `cannot reach ${conn.url}: ${(e as Error).message}`)
+    const hint = conn.labFile ? ` (from ${conn.labFile}: is the lab still running? npm start)` : ''
+    throw new ExperimentCliError('unreachable', `cannot reach ${conn.url}${hint}: ${(e as Error).message}`)
   }
   const text = await res.text()
   if (!res.ok) {
@@ -129,12 +153,7 @@ export function progressLine(e: Pick<Experiment, 'status' | 'progress'>, width =
 
 const RUNNING = new Set(['queued', 'running'])
 
-async function watch(
-  conn: { url: string; apiKey: string },
-  id: string,
-  io: Io,
-  intervalMs: number,
-): Promise<Experiment> {
+async function watch(conn: Connection, id: string, io: Io, intervalMs: number): Promise<Experiment> {
   let last = ''
   for (;;) {
     const e = JSON.parse(
@@ -194,8 +213,9 @@ export async function experimentCommand(
       print(JSON.parse((await call(conn, 'GET', `/v1/experiments/${encodeURIComponent(target)}`)).text))
       return 0
     case 'cancel':
+    case 'resume':
       print(
-        JSON.parse((await call(conn, 'POST', `/v1/experiments/${encodeURIComponent(target)}/cancel`)).text),
+        JSON.parse((await call(conn, 'POST', `/v1/experiments/${encodeURIComponent(target)}/${sub}`)).text),
       )
       return 0
     case 'export': {

@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type AttackSpec, attackLabel } from '../core/experiments/spec.ts'
 import { registerBrowserTests } from './stack/browser.ts'
+import { parseCsv } from './stack/csv.ts'
 
 const labDir = mkdtempSync(join(tmpdir(), 'wmlab-start-'))
 const port = 18_000 + Math.floor(Math.random() * 2000)
@@ -69,39 +71,6 @@ const api = async <T = Record<string, unknown>>(method: string, path: string, bo
   return (r.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : text) as T
 }
 
-/** RFC 4180: quoted fields may hold commas, quotes ("") and newlines (texts do). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let field = ''
-  let quoted = false
-  const endField = () => {
-    row.push(field)
-    field = ''
-  }
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"'
-        i++
-      } else if (ch === '"') quoted = false
-      else field += ch
-    } else if (ch === '"') quoted = true
-    else if (ch === ',') endField()
-    else if (ch === '\n') {
-      endField()
-      rows.push(row)
-      row = []
-    } else field += ch
-  }
-  if (field || row.length) {
-    endField()
-    rows.push(row)
-  }
-  return rows
-}
-
 /** `npx wmlab …` against the lab (found through LAB_DIR/dev.json), without blocking this process. */
 function cli(
   args: string[],
@@ -146,6 +115,8 @@ async function waitFor(
   }
 }
 const finished = (e: ExperimentView) => !['queued', 'running'].includes(e.status)
+/** The README experiment the CLI ran (`run --watch`), for the show and export tests after it. */
+let readmeId: string | undefined
 
 describe('npm start', () => {
   it('serves detection and watermarked generation with a bootstrapped dev key', async () => {
@@ -215,6 +186,7 @@ describe('experiments through the queue, the origin and Postgres', () => {
     // Progress went to stderr as lines (not a TTY), ending at 40/40.
     expect(run.stderr).toMatch(/40\/40 jobs · 100%/)
 
+    readmeId = result.id
     const exp = await api<ExperimentView>('GET', `/v1/experiments/${result.id}`)
     const metrics = exp.metrics!
     // 2 cells × (none + 2 attacks)
@@ -253,14 +225,42 @@ describe('experiments through the queue, the origin and Postgres', () => {
     expect(metrics.notes.join('\n')).toMatch(/1e-5|0\.00001|1e-05/)
   }, 480_000)
 
+  it('show and export of that experiment through the CLI give what the API gives', async () => {
+    expect(readmeId, 'the README experiment did not run').toBeDefined()
+    const id = readmeId!
+    const show = await cli(['experiment', 'show', id], 60_000)
+    expect(show.status, show.stderr).toBe(0)
+    const shown = JSON.parse(show.stdout) as ExperimentView
+    const exp = await api<ExperimentView>('GET', `/v1/experiments/${id}`)
+    expect(shown).toMatchObject({ id, status: 'completed', progress: { done: 40, failed: 0, total: 40 } })
+    expect(shown.metrics).toEqual(exp.metrics)
+    const exports: Record<string, string> = {}
+    for (const format of ['csv', 'jsonl']) {
+      const exported = await cli(['experiment', 'export', id, '--format', format], 60_000)
+      expect(exported.status, exported.stderr).toBe(0)
+      exports[format] = exported.stdout
+      expect(exported.stdout, format).toBe(
+        await api<string>('GET', `/v1/experiments/${id}/export?format=${format}`),
+      )
+    }
+    // A header and 200 rows; 200 JSON lines.
+    expect(parseCsv(exports.csv)).toHaveLength(201)
+    expect(exports.jsonl.trim().split('\n')).toHaveLength(200)
+    // A finished experiment has nothing to resume: the API's 409 comes through as the CLI's error.
+    const resume = await cli(['experiment', 'resume', id], 60_000)
+    expect(resume.status).toBe(2)
+    expect(JSON.parse(resume.stderr).error.code).toBe('experiment_finished')
+  }, 180_000)
+
   it('a consumer crash mid-job loses nothing and writes nothing twice; a failing job is dead-lettered', async () => {
     // Also the attacks that need the origin (paraphrase, emoji) or human text (copy-paste).
     const attacks = [
       { name: 'paraphrase', strength: 0.5 },
       { name: 'emoji', strength: 0.25 },
       { name: 'copy-paste', strength: 0.5 },
+      { name: 'copy-paste', strength: 0.5, spans: 6 },
       { name: 'homoglyph', strength: 0.2 },
-    ]
+    ] satisfies AttackSpec[]
     const created = await api<ExperimentView>('POST', '/v1/experiments', {
       name: 'faults',
       grid: { schemes: [{ scheme: 'kgw-lefthash' }] },
@@ -290,11 +290,12 @@ describe('experiments through the queue, the origin and Postgres', () => {
             editFraction: number | null
           },
       )
-    // 5 finished jobs × (watermarked, unwatermarked, human, 4 attacked), none twice; nothing from the failed job.
-    expect(rows).toHaveLength(5 * 7)
+    // 5 finished jobs × (watermarked, unwatermarked, human, 5 attacked), none twice; nothing from the failed job.
+    expect(rows).toHaveLength(5 * 8)
     expect(rows.some((r) => r.sample === 3)).toBe(false)
+    // Copy-paste with k = 6 spans is an attack of its own ('copy-paste@0.5/k=6').
     for (const a of attacks) {
-      const attacked = rows.filter((r) => r.attack === `${a.name}@${a.strength}`)
+      const attacked = rows.filter((r) => r.attack === attackLabel(a))
       expect(attacked, a.name).toHaveLength(5)
       for (const r of attacked) expect(r.editFraction, a.name).toBeGreaterThan(0)
     }

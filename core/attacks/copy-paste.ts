@@ -1,16 +1,17 @@
 // Copy-paste (Kirchenbauer et al. 2023, "CP-k-x%"): the watermarked text diluted in human text.
 // With W the watermarked text's word count, the result has W words: w = round((1 − strength) · W)
-// watermarked words, as k = 3 contiguous spans taken in order from random places in the
-// watermarked text, pasted in order at random word boundaries of the first W − w words of the
-// human text. So the length the detector sees is unchanged and the watermarked share is
+// watermarked words, as k contiguous spans (ctx.spans, default 3) taken in order from random
+// places in the watermarked text, pasted in order at random word boundaries of the first W − w
+// words of the human text. So the length the detector sees is unchanged and the watermarked share is
 // 1 − strength; editFraction is the human share (W − w) / W. Fewer than k watermarked words give
 // one-word spans; strength 1 gives human text only.
-import type { Rng } from '../schemes/types.ts'
+import { COPY_PASTE_SPANS } from '../experiments/spec.ts'
 import { seededRng } from '../rng.ts'
+import type { Rng } from '../schemes/types.ts'
 import { AttackInputError, checkStrength, type TextAttack } from './types.ts'
 import { sampleIndices, type WordSpan, wordSpans } from './words.ts'
 
-export const COPY_PASTE_SPANS = 3
+export { COPY_PASTE_SPANS }
 
 /** `total` split into `parts` non-negative integers, uniformly over compositions (stars and bars). */
 function randomComposition(rng: Rng, total: number, parts: number): number[] {
@@ -25,8 +26,10 @@ export const copyPaste: TextAttack = {
   name: 'copy-paste',
   kind: 'text',
   unit: 'words (human share)',
-  apply(text, { seed, strength, humanText }) {
+  apply(text, { seed, strength, humanText, spans = COPY_PASTE_SPANS }) {
     checkStrength(this.name, strength)
+    if (!(Number.isInteger(spans) && spans >= 1))
+      throw new AttackInputError(this.name, `spans must be a positive integer, got ${spans}`)
     const marked = wordSpans(text)
     const total = marked.length
     const keep = Math.round((1 - strength) * total)
@@ -40,7 +43,7 @@ export const copyPaste: TextAttack = {
       )
     }
     const rng = seededRng(seed)
-    const k = Math.min(COPY_PASTE_SPANS, keep)
+    const k = Math.min(spans, keep)
     // span lengths as equal as possible; the unused watermarked words spread over the k + 1 gaps
     const lengths = Array.from({ length: k }, (_, i) => Math.floor(keep / k) + (i < keep % k ? 1 : 0))
     const skips = randomComposition(rng, total - keep, k + 1)

@@ -12,6 +12,8 @@ export interface AttackContext {
   tokenizer?: TextTokenizer
   /** Required by copy-paste: the human text the watermarked spans are pasted into. */
   humanText?: string
+  /** copy-paste: how many watermarked spans k to paste (default COPY_PASTE_SPANS, 3). */
+  spans?: number
 }
 
 export interface AttackResult {

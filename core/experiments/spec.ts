@@ -19,11 +19,23 @@ export const ATTACK_NAMES = [
 ] as const
 export type AttackName = (typeof ATTACK_NAMES)[number]
 
-export const AttackSpecSchema = z.strictObject({
-  name: z.enum(ATTACK_NAMES),
-  /** Fraction of the text the attack edits (its own unit), in (0, 1]. */
-  strength: z.number().gt(0).max(1),
-})
+/** Watermarked spans copy-paste pastes into the human text when the spec does not say (k of CP-k). */
+export const COPY_PASTE_SPANS = 3
+/** The most spans a copy-paste attack may ask for. */
+export const MAX_COPY_PASTE_SPANS = 64
+
+export const AttackSpecSchema = z
+  .strictObject({
+    name: z.enum(ATTACK_NAMES),
+    /** Fraction of the text the attack edits (its own unit), in (0, 1]. */
+    strength: z.number().gt(0).max(1),
+    /** copy-paste only: the number k of watermarked spans (Kirchenbauer et al.'s CP-k); default 3. */
+    spans: z.number().int().min(1).max(MAX_COPY_PASTE_SPANS).optional(),
+  })
+  .refine((a) => a.spans === undefined || a.name === 'copy-paste', {
+    path: ['spans'],
+    message: 'spans applies only to the copy-paste attack',
+  })
 export type AttackSpec = z.infer<typeof AttackSpecSchema>
 
 const ParamValue = z.union([z.number(), z.string(), z.boolean()])
@@ -81,7 +93,20 @@ export const ExperimentSpecSchema = z.strictObject({
       topP: z.number().gt(0).max(1).default(1),
     })
     .default({ temperature: 1, topK: 0, topP: 1 }),
-  attacks: z.array(AttackSpecSchema).max(16).default([]),
+  /** Each attack's label (attackLabel) names its rows, so no two attacks may share one. */
+  attacks: z
+    .array(AttackSpecSchema)
+    .max(16)
+    .default([])
+    .superRefine((attacks, ctx) => {
+      const seen = new Set<string>()
+      for (const [i, a] of attacks.entries()) {
+        const label = attackLabel(a)
+        if (seen.has(label))
+          ctx.addIssue({ code: 'custom', path: [i], message: `duplicate attack ${label}; each must differ` })
+        seen.add(label)
+      }
+    }),
   targetFprs: z.array(z.number().gt(0).lt(1)).min(1).max(8).default([0.01, 0.001, 1e-5]),
   /** Prefix lengths (tokens) for TPR as a function of T; capped at maxNewTokens. */
   lengths: z.array(z.number().int().min(1).max(4_096)).max(16).optional(),
@@ -199,4 +224,11 @@ export function prefixLengths(spec: ExperimentSpec): number[] {
   return [...new Set([...base.filter((t) => t < spec.maxNewTokens), spec.maxNewTokens])].sort((a, b) => a - b)
 }
 
-export const attackLabel = (a: AttackSpec) => `${a.name}@${a.strength}`
+/**
+ * The label that names an attack's rows: `name@strength`, and for copy-paste with a k other than
+ * the default 3 also `/k=…` (e.g. 'copy-paste@0.5/k=5').
+ */
+export function attackLabel(a: AttackSpec): string {
+  const k = a.spans !== undefined && a.spans !== COPY_PASTE_SPANS ? `/k=${a.spans}` : ''
+  return `${a.name}@${a.strength}${k}`
+}

@@ -21,7 +21,7 @@ export interface SampleRow {
   sample: number
   /** Index of the grid cell (scheme × params × key). */
   cell: number
-  /** 'none', or the attack label `name@strength` (e.g. 'word-deletion@0.3'). */
+  /** 'none', or the attack label `name@strength` (e.g. 'word-deletion@0.3'; copy-paste with k ≠ 3 spans adds `/k=…`). */
   attack: string
   variant: SampleVariant
   text: string
@@ -111,7 +111,10 @@ export interface ComparisonRow {
   attack: string
   samples: number
   tpr: { alpha: number; value: number; ci: Interval | null }[]
+  /** `auc.vsHuman.value`, kept for clients that read the bare number. */
   aucVsHuman: number
+  /** Both AUCs with their bootstrap intervals (as in the cell × attack's detection metrics). */
+  auc: { vsUnwatermarked: Estimate; vsHuman: Estimate }
   perplexityDifference: number | null
 }
 

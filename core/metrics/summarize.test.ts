@@ -115,6 +115,14 @@ describe('summarizeExperiment on synthetic rows', () => {
     expect(row.tpr[0].value).toBeLessThan(0.9)
     expect(row.perplexityDifference).toBeNull()
     expect(attacked.auc.vsHuman.value).toBeGreaterThan(0.99)
+    // The table carries both AUCs with their bootstrap intervals, the detection metrics' own.
+    expect(row.auc).toEqual(attacked.auc)
+    expect(row.aucVsHuman).toBe(attacked.auc.vsHuman.value)
+    for (const e of [row.auc.vsHuman, row.auc.vsUnwatermarked]) {
+      expect(e.ci).not.toBeNull()
+      expect(e.ci!.low).toBeLessThanOrEqual(e.value)
+      expect(e.ci!.high).toBeGreaterThanOrEqual(e.value)
+    }
     expect(m.notes).toContain(
       'α = 1e-5: 5,000 null texts per cell (at most, human or unwatermarked) cannot verify it (needs ≥ 300,000); its FPR is reported but unverified.',
     )
@@ -187,6 +195,7 @@ describe('summarizeExperiment on degenerate input', () => {
     })
     expect(m.quality[0].perplexity.watermarked).toEqual({ value: 0, ci: null })
     expect(m.comparison[0].perplexityDifference).toBeNull()
+    expect(m.comparison[0].auc.vsHuman).toEqual({ value: 0.5, ci: null })
     expect(m.computedAt).toBe('1970-01-01T00:00:00.000Z')
     const joined = m.notes.join('\n')
     for (const fragment of [

@@ -138,6 +138,7 @@ export function summarizeExperiment(
         samples: m.samples,
         tpr: wholeTpr,
         aucVsHuman: m.auc.vsHuman.value,
+        auc: m.auc,
         // Perplexity is measured on unattacked texts only: it belongs to the 'none' row.
         perplexityDifference:
           attack === 'none' && !q.empty.difference ? q.quality.perplexity.difference.value : null,

@@ -1,7 +1,15 @@
-// An experiment's metrics (core/experiments/types.ts) as plots and the comparison table: TPR vs
-// length, ROC curves, −log10 p histograms and perplexity with their bootstrap intervals.
+// An experiment's metrics (core/experiments/types.ts) as plots and tables: TPR vs length, ROC
+// curves, −log10 p histograms and perplexity, the comparison table and the empirical false-positive
+// rates, each with its bootstrap interval.
 import * as Plot from '@observablehq/plot'
-import type { CellAttackMetrics, ExperimentMetrics, Interval } from '../../core/experiments/types.ts'
+import type {
+  CellAttackMetrics,
+  ComparisonRow,
+  ExperimentMetrics,
+  FprEstimate,
+  Interval,
+} from '../../core/experiments/types.ts'
+import { nullsNeeded } from '../../core/metrics/detection.ts'
 import { field, h } from './dom.ts'
 import type { Experiment } from './types.ts'
 
@@ -10,8 +18,8 @@ const WIDTH = 720
 
 const series = (d: CellAttackMetrics) => `${d.keyLabel} · ${d.attack}`
 const fixed = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : '–')
-const withCi = (value: number, ci: Interval | null) =>
-  ci ? `${fixed(value)} [${fixed(ci.low)}, ${fixed(ci.high)}]` : fixed(value)
+const withCi = (value: number, ci: Interval | null, digits = 3) =>
+  ci ? `${fixed(value, digits)} [${fixed(ci.low, digits)}, ${fixed(ci.high, digits)}]` : fixed(value, digits)
 
 /** A titled plot container; `draw` re-renders it when one of its own controls changes. */
 function figure(kind: string, title: string, draw: () => Element, ...controls: HTMLElement[]) {
@@ -134,6 +142,9 @@ function perplexityPlot(m: ExperimentMetrics, label: (cell: number) => string) {
   })
 }
 
+/** A table cell tagged with what it shows, so tests and scrapers find a value without counting columns. */
+const valueCell = (col: string, text: string) => h('td', { 'data-col': col }, text)
+
 function comparisonTable(m: ExperimentMetrics, label: (cell: number) => string) {
   const alphas = m.comparison[0]?.tpr.map((t) => t.alpha) ?? []
   const head = [
@@ -142,30 +153,99 @@ function comparisonTable(m: ExperimentMetrics, label: (cell: number) => string) 
     'Attack',
     'Samples',
     ...alphas.map((a) => `TPR @ α=${a}`),
+    'AUC vs unwatermarked',
     'AUC vs human',
     'Δ perplexity',
   ]
-  const rows = m.comparison.map((r) =>
-    h(
+  // Metrics stored before the table carried AUC intervals: take them from the detection entry.
+  const auc = (r: ComparisonRow) =>
+    r.auc ??
+    m.detection.find((d) => d.cell === r.cell && d.attack === r.attack)?.auc ?? {
+      vsUnwatermarked: { value: Number.NaN, ci: null },
+      vsHuman: { value: r.aucVsHuman, ci: null },
+    }
+  const pplCi = (cell: number) => m.quality.find((q) => q.cell === cell)?.perplexity.difference.ci ?? null
+  const rows = m.comparison.map((r) => {
+    const a = auc(r)
+    return h(
       'tr',
-      {},
+      { 'data-cell': r.cell, 'data-attack': r.attack },
       h('th', { scope: 'row' }, label(r.cell)),
       ...[r.scheme, r.attack, String(r.samples)].map((v) => h('td', {}, v)),
-      ...r.tpr.map((t) => h('td', {}, withCi(t.value, t.ci))),
-      h('td', {}, fixed(r.aucVsHuman)),
-      h('td', {}, r.perplexityDifference === null ? '–' : fixed(r.perplexityDifference, 2)),
+      ...r.tpr.map((t) => valueCell(`tpr@${t.alpha}`, withCi(t.value, t.ci))),
+      valueCell('auc-unwatermarked', withCi(a.vsUnwatermarked.value, a.vsUnwatermarked.ci)),
+      valueCell('auc-human', withCi(a.vsHuman.value, a.vsHuman.ci)),
+      valueCell(
+        'ppl-difference',
+        r.perplexityDifference === null ? '–' : withCi(r.perplexityDifference, pplCi(r.cell), 2),
+      ),
+    )
+  })
+  return h(
+    'div',
+    { class: 'table-scroll' },
+    h(
+      'table',
+      { 'data-table': 'comparison' },
+      h(
+        'caption',
+        {},
+        `Whole texts; TPR at the p-value threshold α; Δ perplexity = watermarked − unwatermarked (paired); ` +
+          `intervals at ${m.confidence * 100} % (bootstrap, ${m.bootstrapResamples} resamples)`,
+      ),
+      h('thead', {}, h('tr', {}, ...head.map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, ...rows),
+    ),
+  )
+}
+
+/** One FPR estimate: the rate with its interval, n, and whether n can verify α (n ≥ 3/α). */
+function fprText(e: FprEstimate) {
+  return `${withCi(e.fpr.value, e.fpr.ci)} · n = ${e.n}${e.verifiable ? '' : ' · unverified'}`
+}
+
+function falsePositiveTable(m: ExperimentMetrics, label: (cell: number) => string) {
+  const head = ['Cell', 'Scheme', 'Null texts', ...m.targetFprs.map((a) => `FPR @ α=${a}`)]
+  const rows = m.falsePositives.flatMap((f) =>
+    (['human', 'unwatermarked'] as const).map((kind) =>
+      h(
+        'tr',
+        { 'data-cell': f.cell, 'data-null': kind },
+        h('th', { scope: 'row' }, label(f.cell)),
+        h('td', {}, f.scheme),
+        h('td', {}, kind),
+        ...f[kind].map((e) =>
+          h(
+            'td',
+            {
+              'data-col': `fpr@${e.alpha}`,
+              class: e.verifiable ? null : 'unverified',
+              title: e.verifiable
+                ? null
+                : `needs ≥ ${nullsNeeded(e.alpha)} null texts to verify α = ${e.alpha}`,
+            },
+            fprText(e),
+          ),
+        ),
+      ),
     ),
   )
   return h(
-    'table',
-    { 'data-table': 'comparison' },
+    'div',
+    { class: 'table-scroll' },
     h(
-      'caption',
-      {},
-      `Whole texts; intervals at ${m.confidence * 100} % (bootstrap, ${m.bootstrapResamples} resamples)`,
+      'table',
+      { 'data-table': 'false-positives' },
+      h(
+        'caption',
+        {},
+        "Share of texts without this key's watermark (human, and unwatermarked model text) with p ≤ α. " +
+          'A rate verifies α only with n ≥ 3/α null texts (rule of three); "unverified" rates are shown ' +
+          'but cannot confirm α.',
+      ),
+      h('thead', {}, h('tr', {}, ...head.map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, ...rows),
     ),
-    h('thead', {}, h('tr', {}, ...head.map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, ...rows),
   )
 }
 
@@ -195,6 +275,8 @@ export function renderMetrics(m: ExperimentMetrics, cells: Experiment['cells']):
     figure('ppl', 'Perplexity (lower is more fluent)', () => perplexityPlot(m, label)),
     h('h3', {}, 'Comparison'),
     comparisonTable(m, label),
+    h('h3', {}, 'False positives'),
+    falsePositiveTable(m, label),
     m.notes.length
       ? h(
           'section',

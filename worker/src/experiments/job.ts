@@ -166,6 +166,7 @@ export async function runJob(
       strength: a.strength,
       tokenizer: tok,
       humanText: human ?? undefined,
+      spans: a.spans,
     }
     let result: { text: string; editFraction: number }
     if (attack.kind === 'text') result = await timed('attack', () => attack.apply(marked, ctx))

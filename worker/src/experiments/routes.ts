@@ -21,6 +21,7 @@ import type { AppEnv } from '../app.ts'
 import { ErrorSchema } from '../schemas.ts'
 import type { ExperimentMessage } from './consumer.ts'
 import { modelIds } from './models.ts'
+import { experimentProgress } from './progress.ts'
 
 /** The producer side of the experiments queue (Cloudflare Queue binding shape). */
 export interface ExperimentQueue {
@@ -51,22 +52,6 @@ const errors = {
 const ExperimentSchema = z.object({}).passthrough().openapi('Experiment')
 const IdParam = z.object({ id: z.string().min(1).max(64) })
 
-/** Progress as clients show it: done/total, the rate since the first job started, and an ETA. */
-function progress(e: ExperimentRecord, now = Date.now()) {
-  const finished = e.doneJobs + e.failedJobs
-  const elapsedMin = e.startedAt ? (now - Date.parse(e.startedAt)) / 60_000 : 0
-  const rate = elapsedMin > 0 && finished > 0 ? finished / elapsedMin : null
-  const running = e.status === 'queued' || e.status === 'running'
-  return {
-    done: e.doneJobs,
-    failed: e.failedJobs,
-    retrying: e.retryingJobs,
-    total: e.totalJobs,
-    ratePerMinute: rate === null ? null : Math.round(rate * 10) / 10,
-    etaSeconds: running && rate ? Math.round(((e.totalJobs - finished) / rate) * 60) : null,
-  }
-}
-
 function view(e: ExperimentRecord, failures: JobFailure[] = []) {
   const spec = ExperimentSpecSchema.parse(e.spec)
   const cells = gridCells(spec)
@@ -79,7 +64,7 @@ function view(e: ExperimentRecord, failures: JobFailure[] = []) {
     startedAt: e.startedAt,
     finishedAt: e.finishedAt,
     error: e.error,
-    progress: progress(e),
+    progress: experimentProgress(e),
     cells,
     failures: failures.map((f) => ({ ...f, ...jobCoordinates(f.job, cells.length) })),
     metrics: e.metrics,
@@ -238,7 +223,7 @@ export function registerExperimentRoutes(app: OpenAPIHono<AppEnv>, deps: Experim
             status: e.status,
             createdAt: e.createdAt,
             finishedAt: e.finishedAt,
-            progress: progress(e),
+            progress: experimentProgress(e),
           })),
         },
         200,
