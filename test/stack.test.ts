@@ -419,7 +419,13 @@ describe('metrics of the running lab', () => {
         'http_request_duration_seconds_bucket{',
         'watermark_detections_total{',
         'watermark_generations_total{',
+        'watermark_detection_pvalue_neg_log10_bucket{',
         'cache_hits_total',
+        'cache_misses_total',
+        'cache_hit_rate',
+        'active_connections',
+        'dependency_up{dependency="db"} 1',
+        'dependency_up{dependency="origin"} 1',
         'queue_depth{queue="wmlab-experiments"}',
         'queue_oldest_message_age_seconds{queue="wmlab-experiments"}',
       ])
@@ -427,7 +433,17 @@ describe('metrics of the running lab', () => {
       const origin = await fetch(`http://127.0.0.1:${port + 4000}/metrics`)
       expect(origin.status).toBe(200)
       const originText = await origin.text()
-      expect(originText).toContain('model_loads_total')
+      for (const name of [
+        'model_loads_total{model="brown-lm",outcome="success"} 1',
+        'watermark_generations_total{',
+        'generation_tokens_total{',
+        'origin_queue_depth',
+        'cpu_usage_percent',
+        'memory_usage_percent',
+        'disk_usage_percent{',
+        'process_start_time_seconds',
+      ])
+        expect(originText, name).toContain(name)
       for (const [what, text] of [
         ['edge', edgeText],
         ['origin', originText],
