@@ -35,6 +35,10 @@ async function startPostgres(): Promise<{ url: string; stop(): Promise<void> }> 
     databaseDir,
     user: 'lab',
     password: 'lab',
+    // Loopback only: no password check per connection. The Worker opens one per request (Workers
+    // cannot keep a pool), and a scram-sha-256 verification per connection cost more CPU than the
+    // detection it records. Production (Neon) keeps its own authentication.
+    authMethod: 'trust' as 'password',
     port: pgPort,
     persistent: true,
     createPostgresUser: true, // initdb refuses to run as root
