@@ -244,5 +244,6 @@ export function formatReport(r: LoadReport): string {
     `latency from the scheduled send: ${p(r.latency)}`,
     `service time (from the actual send): ${p(r.service)}`,
     `detections computed (cache misses answered) ${r.misses}, audit rows written ${r.auditRows}`,
+    ...(r.failures.length > 0 ? [`no answer: ${r.failures.join(' | ')}`] : []),
   ].join('\n')
 }

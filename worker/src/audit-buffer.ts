@@ -7,6 +7,12 @@
 // The buffer lives as long as the isolate: rows parked in an isolate that is evicted before the
 // database returns are lost (logged when parked). test/reliability/faults.test.ts counts the rows of
 // an outage after recovery.
+//
+// Group writes (groupMs > 0, the Worker's setting): rows that arrive within groupMs of the first are
+// written together on the first row's store, one connection for all. In Workers every store is a
+// new connection (a pool cannot outlive its request), and a connection costs PostgreSQL a backend
+// process, which under load cost more than the detections being recorded. The group belongs to the
+// request that opened it: its waitUntil holds the write, and its store stays open until then.
 import { isDatabaseUnavailable } from './db-availability.ts'
 import type { DetectionRecord, GenerationRecord, Store } from './store.ts'
 
@@ -23,6 +29,8 @@ export interface AuditBufferOptions {
   flushBatch?: number
   /** Least time between two write-back attempts while the database stays down (default 1 s). */
   flushIntervalMs?: number
+  /** Rows within this many ms share one write (default 0: every row on its own). */
+  groupMs?: number
 }
 
 const insert = (store: Store, r: AuditRow) =>
@@ -41,12 +49,16 @@ export class AuditBuffer {
   private readonly attempts: number
   private readonly flushBatch: number
   private readonly flushIntervalMs: number
+  /** See the module comment; set once per isolate (worker/src/index.ts). */
+  groupMs: number
+  private group: AuditRow[] | null = null
 
   constructor(options: AuditBufferOptions = {}) {
     this.capacity = options.capacity ?? 10_000
     this.attempts = options.attempts ?? 3
     this.flushBatch = options.flushBatch ?? 500
     this.flushIntervalMs = options.flushIntervalMs ?? 1000
+    this.groupMs = options.groupMs ?? 0
   }
 
   /** Rows waiting for the database. */
@@ -54,21 +66,47 @@ export class AuditBuffer {
     return this.rows.length
   }
 
-  /** Writes one row, retrying; parks it if the database stays unavailable. Never rejects. */
-  async write(store: Store, row: AuditRow): Promise<void> {
+  /**
+   * Writes one row, retrying; parks it if the database stays unavailable. Never rejects. With groupMs,
+   * a row that joins an open group resolves at once: the group's opener writes it.
+   */
+  write(store: Store, row: AuditRow): Promise<void> {
+    if (this.groupMs <= 0) return this.writeOne(store, row).then(() => undefined)
+    if (this.group) {
+      this.group.push(row)
+      return Promise.resolve()
+    }
+    const rows = [row]
+    this.group = rows
+    return (async () => {
+      await new Promise((r) => setTimeout(r, this.groupMs))
+      if (this.group === rows) this.group = null
+      for (let i = 0; i < rows.length; i++) {
+        if (await this.writeOne(store, rows[i])) continue
+        // Parked: the database is unavailable; the rest wait with it instead of retrying each.
+        for (const rest of rows.slice(i + 1)) this.park(rest)
+        return
+      }
+    })()
+  }
+
+  /** Writes one row with retries; false when it was parked (the database is unavailable). */
+  private async writeOne(store: Store, row: AuditRow): Promise<boolean> {
     for (let i = 1; ; i++) {
       try {
         await insert(store, row)
-        return
+        return true
       } catch (err) {
         if (i >= this.attempts) {
-          if (isDatabaseUnavailable(err)) this.park(row)
-          else
-            log(`${row.kind} audit row not written after ${i} attempts`, {
-              id: row.row.id,
-              error: (err as Error).message,
-            })
-          return
+          if (isDatabaseUnavailable(err)) {
+            this.park(row)
+            return false
+          }
+          log(`${row.kind} audit row not written after ${i} attempts`, {
+            id: row.row.id,
+            error: (err as Error).message,
+          })
+          return true
         }
         await new Promise((r) => setTimeout(r, 50 * 2 ** i))
       }

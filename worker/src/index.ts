@@ -17,6 +17,7 @@ import { openStore } from '../adapters/db.ts'
 import { openExperimentStore } from '../adapters/experiments-db.ts'
 import { configureNeonForLocalProxy, isLoopbackDatabaseUrl } from '../adapters/neon.ts'
 import { type AppDeps, createApp } from './app.ts'
+import { auditBuffer } from './audit-buffer.ts'
 import { withAvailability } from './db-availability.ts'
 import { edgeTracingConfig, startEdgeTracing } from './metrics/tracing.ts'
 import { metricsFromEnv } from './metrics/workers.ts'
@@ -54,6 +55,8 @@ export interface Env {
    * auth) and the share of new traces recorded (default 0.1). */
   OTLP_TRACES_URL?: string
   OTLP_TRACES_SAMPLE_RATE?: string
+  /** Audit rows arriving within this many ms share one database connection (default 100; 0: off). */
+  AUDIT_GROUP_MS?: string
   /** The generation origin's base URL; without it the generation routes answer 503 origin_not_configured. */
   ORIGIN_URL?: string
   /** HMAC secret shared with the origin (request signing); required with ORIGIN_URL. */
@@ -134,6 +137,11 @@ export function depsFor(env: Env): AppDeps {
   const perMinute = Number(env.RATE_LIMIT_PER_MINUTE ?? 600)
   const perIpMinute = Number(env.RATE_LIMIT_PER_IP_PER_MINUTE ?? 1200)
   const origin = originFor(env)
+  // Audit rows within this window share one database connection (audit-buffer.ts); 0 turns it off.
+  const groupMs = Number(env.AUDIT_GROUP_MS ?? 100)
+  if (!(groupMs >= 0 && groupMs <= 5000))
+    throw new Error(`AUDIT_GROUP_MS must be a number of ms in [0, 5000], got ${env.AUDIT_GROUP_MS}`)
+  auditBuffer.groupMs = groupMs
   const tracingConfig = edgeTracingConfig(env)
   const tracing = tracingConfig ? startEdgeTracing(tracingConfig) : null
   return {

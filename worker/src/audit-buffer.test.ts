@@ -1,0 +1,86 @@
+// Group writes of audit rows: rows within groupMs share the first row's store (one connection), the
+// opener's write holds them all, and a database outage parks the whole group for the write-back.
+import { describe, expect, it } from 'vitest'
+import { type AuditRow, AuditBuffer } from './audit-buffer.ts'
+import { DatabaseUnavailableError } from './db-availability.ts'
+import type { DetectionRecord, Store } from './store.ts'
+
+const row = (id: string): AuditRow => ({
+  kind: 'detection',
+  row: {
+    id,
+    tenantId: 'tn_1',
+    keyId: 'wk_1',
+    scheme: 'kgw-lefthash',
+    textSha256: 'ab'.repeat(32),
+    text: null,
+    tokens: 10,
+    scored: 9,
+    pValue: 0.5,
+    watermarked: false,
+  },
+})
+
+/** A store that records the detections it was asked to insert (or fails as told). */
+function recordingStore(name: string, fail?: () => Error) {
+  const inserted: string[] = []
+  const store = {
+    async insertDetection(rec: DetectionRecord) {
+      if (fail) throw fail()
+      inserted.push(`${name}:${rec.id}`)
+    },
+  } as unknown as Store
+  return { store, inserted }
+}
+
+describe('AuditBuffer group writes', () => {
+  it('writes the rows of one window on the first row’s store, and later rows on their own', async () => {
+    const buffer = new AuditBuffer({ groupMs: 40 })
+    const a = recordingStore('a')
+    const b = recordingStore('b')
+    const c = recordingStore('c')
+    const opened = buffer.write(a.store, row('dt_1'))
+    let joinedSettled = false
+    const joined = buffer.write(b.store, row('dt_2')).then(() => {
+      joinedSettled = true
+    })
+    await joined
+    expect(joinedSettled).toBe(true) // the joiner does not wait: the opener owns the write
+    expect(a.inserted).toEqual([]) // nothing before the window closes
+    await buffer.write(a.store, row('dt_3'))
+    await opened
+    expect(a.inserted).toEqual(['a:dt_1', 'a:dt_2', 'a:dt_3'])
+    expect(b.inserted).toEqual([])
+    await buffer.write(c.store, row('dt_4')) // a new window, opened by c
+    expect(c.inserted).toEqual(['c:dt_4'])
+  })
+
+  it('parks the whole group when the database is unavailable, and writes it back later', async () => {
+    const buffer = new AuditBuffer({ groupMs: 20, attempts: 1 })
+    let calls = 0
+    const down = recordingStore('down', () => {
+      calls++
+      return new DatabaseUnavailableError('connection refused')
+    })
+    const opened = buffer.write(down.store, row('dt_1'))
+    void buffer.write(down.store, row('dt_2'))
+    void buffer.write(down.store, row('dt_3'))
+    await opened
+    expect(calls).toBe(1) // the first failure parks the rest without trying each
+    expect(buffer.size).toBe(3)
+    const up = recordingStore('up')
+    await buffer.flush(up.store)
+    expect(up.inserted).toEqual(['up:dt_1', 'up:dt_2', 'up:dt_3'])
+    expect(buffer.size).toBe(0)
+  })
+
+  it('without groupMs writes every row on its own store at once', async () => {
+    const buffer = new AuditBuffer()
+    const a = recordingStore('a')
+    const b = recordingStore('b')
+    await buffer.write(a.store, row('dt_1'))
+    expect(a.inserted).toEqual(['a:dt_1'])
+    await buffer.write(b.store, row('dt_2'))
+    expect(b.inserted).toEqual(['b:dt_2'])
+  })
+})
