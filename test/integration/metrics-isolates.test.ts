@@ -143,7 +143,7 @@ describe('metrics aggregated across two real isolates', () => {
         await res.text()
       }
 
-    // An isolate flushes every 5 s or 50 requests (metrics/recorder.ts): after 5 s, one more request to
+    // An isolate flushes every 5 s or 1,000 requests (metrics/recorder.ts): after 5 s, one more request to
     // B sends B's batch; the scrape on A flushes A's own batch before answering.
     await new Promise((r) => setTimeout(r, 5_200))
     const healthB = await call(edgeB, '/health')
