@@ -1,11 +1,10 @@
 // Origin traces end to end: the origin app (real brown-lm, real tokenizer) exports over OTLP/HTTP JSON
 // to an in-test receiver; spans continue the edge's `traceparent`, carry the expected names and
 // attributes, and never a prompt, text or secret. Without an endpoint nothing of the SDK is created.
-import { createServer, type IncomingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { trace } from '@opentelemetry/api'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { GenerateResult } from '../core/generation/protocol.ts'
+import { attributesOf, startOtlpReceiver, valueOf } from '../test/otlp-receiver.ts'
 import {
   parseSse,
   TEST_MASTER_SECRET,
@@ -34,58 +33,6 @@ const TRACEPARENT = `00-${TRACE_ID}-${PARENT_ID}-01`
 const PROMPT = 'The Fulton County Grand Jury said Friday an investigation of'
 const BASIC = 'Basic dGVzdC1pbnN0YW5jZTp0ZXN0LXRva2Vu'
 
-interface OtlpValue {
-  stringValue?: string
-  intValue?: number | string
-  boolValue?: boolean
-  doubleValue?: number
-}
-interface OtlpSpan {
-  traceId: string
-  spanId: string
-  parentSpanId?: string
-  name: string
-  kind: number
-  startTimeUnixNano: string | number
-  endTimeUnixNano: string | number
-  attributes: { key: string; value: OtlpValue }[]
-  status?: { code?: number }
-}
-interface OtlpRequest {
-  resourceSpans: {
-    resource: { attributes: { key: string; value: OtlpValue }[] }
-    scopeSpans: { spans: OtlpSpan[] }[]
-  }[]
-}
-
-/** An OTLP/HTTP receiver: keeps every POST /v1/traces body (JSON) and its headers. */
-async function startReceiver() {
-  const received: { headers: IncomingHttpHeaders; body: OtlpRequest; raw: string }[] = []
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      if (req.method !== 'POST' || req.url !== '/otlp/v1/traces') return void res.writeHead(404).end()
-      const raw = Buffer.concat(chunks).toString('utf8')
-      received.push({ headers: req.headers, body: JSON.parse(raw), raw })
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-    })
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}/otlp`,
-    received,
-    spans: () =>
-      received.flatMap((r) => r.body.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((s) => s.spans))),
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  }
-}
-
-const valueOf = (v: OtlpValue) =>
-  v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue))
-const attributesOf = (attrs: { key: string; value: OtlpValue }[]) =>
-  Object.fromEntries(attrs.map((a) => [a.key, valueOf(a.value)]))
 const nanos = (t: string | number) => BigInt(String(t))
 
 describe('tracing off', () => {
@@ -129,12 +76,12 @@ describe('tracing off', () => {
 })
 
 describe('tracing to an OTLP receiver', () => {
-  let receiver: Awaited<ReturnType<typeof startReceiver>>
+  let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>
   let tracing: OriginTracing
   let origin: TestOrigin
 
   beforeAll(async () => {
-    receiver = await startReceiver()
+    receiver = await startOtlpReceiver()
     tracing = await startOriginTracing({
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_EXPORTER_OTLP_HEADERS: `Authorization=${encodeURIComponent(BASIC)}`,

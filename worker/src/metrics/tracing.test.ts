@@ -2,10 +2,9 @@
 // (metrics/tracing.ts), an in-test OTLP/HTTP receiver, and a fake origin over HTTP. The spans must
 // arrive with their names, kinds, attributes and parent links; the caller's trace must continue
 // through the edge to the origin's traceparent; and no text or secret may be in what is exported.
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startFakeOrigin, type FakeOrigin } from '../../../test/fake-origin.ts'
+import { attributesOf, type OtlpSpan, startOtlpReceiver } from '../../../test/otlp-receiver.ts'
 import { memoryDeps } from '../../../test/reliability/harness.ts'
 import { type AppDeps, createApp } from '../app.ts'
 import { createOriginClient } from '../origin-client.ts'
@@ -13,24 +12,11 @@ import type { MemoryStore } from '../store.ts'
 import { basicAuth } from './exposition.ts'
 import { type EdgeTracing, edgeTracingConfig, startEdgeTracing } from './tracing.ts'
 
-interface OtlpSpan {
-  traceId: string
-  spanId: string
-  parentSpanId?: string
-  name: string
-  kind: number
-  attributes: { key: string; value: Record<string, unknown> }[]
-  status?: { code?: number }
-}
-
 const SIGNING = 'tracing-test-origin-signing-secret'
 const TEXT = 'The Fulton County Grand Jury said Friday an investigation of the election produced no evidence.'
 const CALLER = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentId: '00f067aa0ba902b7' }
 
-let receiver: http.Server
-let receiverUrl: string
-const exports: { authorization?: string; body: string }[] = []
-let failNext = 0
+let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>
 let origin: FakeOrigin
 const originTraceparents: (string | null)[] = []
 let tracing: EdgeTracing
@@ -39,25 +25,10 @@ let deps: AppDeps & { store: MemoryStore }
 let apiKey: string
 
 beforeAll(async () => {
-  receiver = http.createServer((req, res) => {
-    let body = ''
-    req.on('data', (c) => {
-      body += c
-    })
-    req.on('end', () => {
-      exports.push({ authorization: req.headers.authorization, body })
-      if (failNext > 0) {
-        failNext--
-        return void res.writeHead(503).end()
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-    })
-  })
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r))
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/otlp/v1/traces`
+  receiver = await startOtlpReceiver()
   origin = await startFakeOrigin(SIGNING)
   const config = edgeTracingConfig({
-    OTLP_TRACES_URL: receiverUrl,
+    OTLP_TRACES_URL: `${receiver.url}/v1/traces`,
     OTLP_TRACES_SAMPLE_RATE: '1',
     GRAFANA_INSTANCE_ID: '424242',
     GRAFANA_TOKEN: 'glc_tracing_test_token',
@@ -90,7 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await tracing?.shutdown()
   await origin?.close()
-  await new Promise((r) => receiver?.close(r))
+  await receiver?.close()
 })
 
 const post = (path: string, body: unknown, traceparent?: string) =>
@@ -104,16 +75,9 @@ const post = (path: string, body: unknown, traceparent?: string) =>
     body: JSON.stringify(body),
   })
 
-const received = (): OtlpSpan[] =>
-  exports.flatMap((e) =>
-    (
-      JSON.parse(e.body) as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] }
-    ).resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)),
-  )
-const attr = (span: OtlpSpan, key: string) => {
-  const v = span.attributes.find((a) => a.key === key)?.value
-  return v && Object.values(v)[0]
-}
+const exports = () => receiver.received.map((r) => ({ authorization: r.headers.authorization, body: r.raw }))
+const received = () => receiver.spans()
+const attr = (span: OtlpSpan, key: string) => attributesOf(span.attributes)[key]
 
 describe('edge spans at an OTLP receiver', () => {
   it('exports the request, detection, cache, database and origin spans with their parents', async () => {
@@ -131,8 +95,10 @@ describe('edge spans at an OTLP receiver', () => {
     await new Promise((r) => setTimeout(r, 50)) // the audit rows' background writes end their spans
     await tracing.flush()
 
-    expect(exports.length).toBeGreaterThan(0)
-    expect(exports.every((e) => e.authorization === basicAuth('424242', 'glc_tracing_test_token'))).toBe(true)
+    expect(exports().length).toBeGreaterThan(0)
+    expect(exports().every((e) => e.authorization === basicAuth('424242', 'glc_tracing_test_token'))).toBe(
+      true,
+    )
     const spans = received()
     const byName = (name: string) => spans.filter((s) => s.name === name)
     const [server] = byName('POST /v1/detect')
@@ -165,13 +131,15 @@ describe('edge spans at an OTLP receiver', () => {
     expect(originTraceparents.at(-1)).toBe(`00-${CALLER.traceId}-${client.spanId}-01`)
 
     // Nothing exported quotes the text, the API key, the master secret or the Grafana token.
-    const all = exports.map((e) => e.body).join('\n')
+    const all = exports()
+      .map((e) => e.body)
+      .join('\n')
     for (const secret of [TEXT.slice(0, 30), apiKey, deps.masterSecret, 'glc_tracing_test_token'])
       expect(all).not.toContain(secret)
   })
 
   it('marks a cache hit on the lookup span', async () => {
-    exports.length = 0
+    receiver.received.length = 0
     const res = await post('/v1/detect', { text: TEXT })
     expect(((await res.json()) as { cache: string }).cache).toBe('hit')
     await tracing.flush()
@@ -182,13 +150,13 @@ describe('edge spans at an OTLP receiver', () => {
   })
 
   it('keeps spans when the endpoint fails and sends them with the next flush', async () => {
-    exports.length = 0
-    failNext = 1
+    receiver.received.length = 0
+    receiver.refuseNext(1)
     expect((await post('/v1/detect', { text: `${TEXT} Again.` })).status).toBe(200)
     await tracing.flush()
     await tracing.flush()
     // The first POST was refused (503) and carried the request's span; a later one resent it.
-    const servers = exports.map(
+    const servers = exports().map(
       (e) => (JSON.parse(e.body).resourceSpans as unknown[]).length > 0 && e.body.includes('POST /v1/detect'),
     )
     expect(servers[0]).toBe(true)
@@ -197,14 +165,18 @@ describe('edge spans at an OTLP receiver', () => {
   })
 
   it('marks a failed span with the error code, not its message', async () => {
-    exports.length = 0
+    receiver.received.length = 0
     const res = await post('/v1/detect', { text: TEXT, keyId: 'wk_does_not_exist' })
     expect(res.status).toBe(404)
     await tracing.flush()
     const failed = received().find((s) => s.name === 'watermark.detect')!
     expect(failed.status?.code).toBe(2)
     expect(attr(failed, 'error.type')).toBe('key_not_found')
-    expect(exports.map((e) => e.body).join('')).not.toContain('wk_does_not_exist')
+    expect(
+      exports()
+        .map((e) => e.body)
+        .join(''),
+    ).not.toContain('wk_does_not_exist')
   })
 
   it('reads its configuration strictly', () => {
