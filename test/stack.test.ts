@@ -151,6 +151,9 @@ describe('npm start', () => {
         model: 'brown-lm',
         messages: [{ role: 'user', content: 'The jury said' }],
         max_tokens: 120,
+        // The dev key is new in every fresh lab, so the text differs run to run: without a floor the
+        // model sometimes ends it early, and 60 tokens are needed for the p-value asserted below.
+        min_tokens: 80,
         seed: 7,
       }),
     })

@@ -116,6 +116,7 @@ describe('openai SDK against the edge', () => {
       model: 'default',
       prompt: 'The jury said',
       max_tokens: 2,
+      min_tokens: 1, // vLLM's extension
       temperature: 0.5,
       top_p: 0.9,
       stop: ['\n'],
@@ -127,7 +128,7 @@ describe('openai SDK against the edge', () => {
     expect(fake.requests.at(-1)!.request).toMatchObject({
       prompt: 'The jury said',
       watermark: null,
-      sampling: { maxTokens: 2, temperature: 0.5, topP: 0.9, stop: ['\n'] },
+      sampling: { maxTokens: 2, minTokens: 1, temperature: 0.5, topP: 0.9, stop: ['\n'] },
     })
     const stream = await client.completions.create({
       model: 'default',

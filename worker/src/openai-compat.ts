@@ -43,6 +43,7 @@ function protocolFields(body: Common, watermark: WatermarkSpec | null) {
   if (body.temperature != null) sampling.temperature = body.temperature
   if (body.top_p != null) sampling.topP = body.top_p
   if (maxTokens != null) sampling.maxTokens = maxTokens
+  if (body.min_tokens != null) sampling.minTokens = body.min_tokens
   if (body.stop != null) sampling.stop = typeof body.stop === 'string' ? [body.stop] : body.stop
   if (body.seed != null) sampling.seed = body.seed
   return {

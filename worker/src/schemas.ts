@@ -217,6 +217,13 @@ const openAiCommon = {
     .max(200)
     .openapi({ description: 'A model the origin serves, or "default" for its default model.' }),
   max_tokens: z.number().int().min(1).max(4096).nullish(),
+  min_tokens: z
+    .number()
+    .int()
+    .min(0)
+    .max(4096)
+    .nullish()
+    .openapi({ description: "vLLM's extension: end-of-sequence is not sampled before this many tokens." }),
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().gt(0).max(1).nullish(),
   stop: z.union([z.string().min(1).max(200), z.array(z.string().min(1).max(200)).max(8)]).nullish(),
