@@ -24,6 +24,7 @@ export function generateView(): View {
     error.show,
   )
   const maxTokens = h('input', { type: 'number', name: 'maxTokens', min: 1, max: 4096, value: 120 })
+  const minTokens = h('input', { type: 'number', name: 'minTokens', min: 0, max: 4096, value: 0 })
   const temperature = h('input', {
     type: 'number',
     name: 'temperature',
@@ -46,7 +47,11 @@ export function generateView(): View {
       {
         prompt: prompt.value,
         stream: true,
-        sampling: { maxTokens: maxTokens.valueAsNumber, temperature: temperature.valueAsNumber },
+        sampling: {
+          maxTokens: maxTokens.valueAsNumber,
+          temperature: temperature.valueAsNumber,
+          ...(minTokens.valueAsNumber > 0 ? { minTokens: minTokens.valueAsNumber } : {}),
+        },
         ...(key.value ? { keyId: key.value } : {}),
       },
       controller!.signal,
@@ -104,6 +109,7 @@ export function generateView(): View {
       'div',
       { class: 'row' },
       field('Max tokens', maxTokens),
+      field('Min tokens', minTokens, 'no end of text before'),
       field('Temperature', temperature, '0 = greedy'),
     ),
     h('div', { class: 'row' }, submit, stop),
