@@ -1,6 +1,7 @@
 // Edge → origin request signing: HMAC-SHA256 over method, path, timestamp, nonce and the body's
 // SHA-256, sent in headers. The origin rejects stale timestamps and replayed nonces, so a captured
 // request cannot be sent again and a changed body or path fails the check.
+import { toHex } from './hex.ts'
 const enc = new TextEncoder()
 
 export const SIGNATURE_HEADERS = {
@@ -12,9 +13,6 @@ export const SIGNATURE_HEADERS = {
 /** How far a request's timestamp may be from the origin's clock. */
 export const MAX_CLOCK_SKEW_MS = 60_000
 
-const hex = (buf: ArrayBuffer) =>
-  Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('')
-
 async function hmacHex(secret: string, message: string): Promise<string> {
   const key = await crypto.subtle.importKey(
     'raw',
@@ -23,11 +21,11 @@ async function hmacHex(secret: string, message: string): Promise<string> {
     false,
     ['sign'],
   )
-  return hex(await crypto.subtle.sign('HMAC', key, enc.encode(message)))
+  return toHex(await crypto.subtle.sign('HMAC', key, enc.encode(message)))
 }
 
 async function canonical(method: string, path: string, timestamp: string, nonce: string, body: string) {
-  const bodyHash = hex(await crypto.subtle.digest('SHA-256', enc.encode(body)))
+  const bodyHash = toHex(await crypto.subtle.digest('SHA-256', enc.encode(body)))
   return `${method.toUpperCase()}\n${path}\n${timestamp}\n${nonce}\n${bodyHash}`
 }
 
@@ -40,7 +38,7 @@ export async function signRequest(
   now = Date.now(),
 ): Promise<Record<string, string>> {
   const timestamp = String(now)
-  const nonce = hex(crypto.getRandomValues(new Uint8Array(16)).buffer as ArrayBuffer)
+  const nonce = toHex(crypto.getRandomValues(new Uint8Array(16)).buffer as ArrayBuffer)
   const signature = await hmacHex(secret, await canonical(method, path, timestamp, nonce, body))
   return {
     [SIGNATURE_HEADERS.timestamp]: timestamp,

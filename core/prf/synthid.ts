@@ -25,6 +25,7 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { lowU32, wrapInt64 } from './int64.ts'
 import { MT19937 } from './torch-mt19937.ts'
+import { toHex } from '../keys/hex.ts'
 
 export type SynthidVariant = 'table' | '2025'
 
@@ -73,8 +74,7 @@ export function synthidIv2025(keys: readonly number[]): bigint {
     if (!Number.isSafeInteger(keys[i])) throw new RangeError(`synthid: key ${keys[i]} is not a safe integer`)
     view.setBigInt64(8 * i, BigInt(keys[i]), true)
   }
-  let hex = '0x'
-  for (const b of sha256(bytes)) hex += b.toString(16).padStart(2, '0')
+  const hex = `0x${toHex(sha256(bytes))}`
   ivCacheKey = cacheKey
   ivCacheValue = BigInt(hex) % INT64_MAX
   return ivCacheValue

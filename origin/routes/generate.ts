@@ -22,6 +22,7 @@ import {
 } from '../generate.ts'
 import { readJsonBody } from '../request-body.ts'
 import { eventStream } from '../sse.ts'
+import { randomHex } from '../../core/keys/hex.ts'
 
 // an SSE comment now and then keeps proxies and the edge's idle timeout from closing a queued stream
 const KEEP_ALIVE_MS = 10_000
@@ -75,7 +76,7 @@ export async function generateRoute(ctx: OriginContext, c: Context): Promise<Res
     throw err
   }
   slot.catch(() => undefined) // a waiter aborted in the queue; handled where the slot is awaited
-  const id = `gen_${Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('')}`
+  const id = `gen_${randomHex(8)}`
 
   /** Runs the generation in its slot; counts the outcome. */
   const execute = async (onPiece?: (piece: TokenPiece) => void): Promise<GenerateResult> => {

@@ -3,6 +3,7 @@
 // This module imports no Redis client: the Worker passes a Redis from '@upstash/redis/cloudflare',
 // Node passes one from '@upstash/redis' (with `retry: false` in tests).
 import type { Redis } from '@upstash/redis'
+import { sha256Hex } from '../../core/keys/hex.ts'
 
 export interface CacheStats {
   hits: number
@@ -113,6 +114,5 @@ export async function detectionCacheKey(input: {
   keyId: string | null
 }): Promise<string> {
   const material = canonical([input.scheme, input.keyId, input.params, input.normalizedText])
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(material))
-  return `det:${Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('')}`
+  return `det:${await sha256Hex(material)}`
 }

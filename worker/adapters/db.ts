@@ -2,6 +2,7 @@
 // outlive its request (its sockets belong to that request), so openStore() makes one per request and
 // close() hands pool.end() to ctx.waitUntil. Every query below api_keys filters by tenant id.
 import { Pool } from '@neondatabase/serverless'
+import { newId, sha256Hex } from '../../core/keys/hex.ts'
 
 export interface SqlClient {
   query(
@@ -120,23 +121,10 @@ const isId = (id: unknown): id is string => typeof id === 'string' && ID.test(id
 const pgText = (s: string | null | undefined): string | null =>
   s === null || s === undefined ? null : s.replaceAll('\u0000', '\uFFFD')
 
-/** `prefix_` + 24 hex digits (96 random bits), the id format of every table. */
-export function newId(prefix: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12))
-  return `${prefix}_${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`
-}
+export { newId, sha256Hex }
 
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v))
 const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v))
-
-function toHex(bytes: ArrayBuffer): string {
-  return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('')
-}
-
-/** Lower-case hex SHA-256 (WebCrypto: the same in Workers and Node). */
-export async function sha256Hex(text: string): Promise<string> {
-  return toHex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)))
-}
 
 export const API_KEY_PREFIX = 'wml_'
 const DISPLAY_PREFIX_LENGTH = API_KEY_PREFIX.length + 8

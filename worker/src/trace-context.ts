@@ -5,6 +5,8 @@
  * `traceparent` to the origin, whose OpenTelemetry SDK continues the same trace. Web standards only.
  */
 
+import { randomHex } from '../../core/keys/hex.ts'
+
 /** One position in a trace: `traceparent` = `version-traceId-parentId-flags`. */
 export interface TraceContext {
   /** 32 lowercase hex digits, not all zeros: the whole distributed trace. */
@@ -50,11 +52,9 @@ export function formatTraceparent(ctx: TraceContext): string {
 }
 
 /** `bytes` random bytes as lowercase hex, never all zeros (an all-zero id is invalid). */
-function randomHex(bytes: number): string {
+function nonZeroHex(bytes: number): string {
   for (;;) {
-    const hex = Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) =>
-      b.toString(16).padStart(2, '0'),
-    ).join('')
+    const hex = randomHex(bytes)
     if (!allZeros(hex)) return hex
   }
 }
@@ -71,8 +71,8 @@ function randomHex(bytes: number): string {
 export function continueTrace(incoming: string | null | undefined): TraceContext {
   const parent = parseTraceparent(incoming)
   return {
-    traceId: parent?.traceId ?? randomHex(16),
-    parentId: randomHex(8),
+    traceId: parent?.traceId ?? nonZeroHex(16),
+    parentId: nonZeroHex(8),
     flags: parent ? parent.flags & SAMPLED : SAMPLED,
   }
 }
