@@ -2,6 +2,7 @@
 // SHA-256, sent in headers. The origin rejects stale timestamps and replayed nonces, so a captured
 // request cannot be sent again and a changed body or path fails the check.
 import { toHex } from './hex.ts'
+
 const enc = new TextEncoder()
 
 export const SIGNATURE_HEADERS = {

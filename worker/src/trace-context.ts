@@ -1,8 +1,9 @@
 /**
  * @module
- * W3C Trace Context (https://www.w3.org/TR/trace-context/) for the edge: Workers run no OpenTelemetry
- * SDK, so the edge reads a client's `traceparent`, takes one hop in that trace, and hands the hop's
- * `traceparent` to the origin, whose OpenTelemetry SDK continues the same trace. Web standards only.
+ * W3C Trace Context (https://www.w3.org/TR/trace-context/) for the edge: the edge reads a client's
+ * `traceparent`, takes one hop in that trace, and hands the hop's `traceparent` to the origin, whose
+ * OpenTelemetry SDK continues the same trace. When the edge exports spans (metrics/tracing.ts) the hop
+ * is its server span; without an endpoint it is a fresh span id made here. Web standards only.
  */
 
 import { randomHex } from '../../core/keys/hex.ts'
