@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { startLab } from './lab-process.ts'
+import { BENCH_LAB_ENV, startLab } from '../test/lab-process.ts'
 import { formatReport, type LoadTarget, runLoad, startLoadTarget } from '../test/reliability/load.ts'
 
 const args = process.argv.slice(2)
@@ -57,7 +57,7 @@ function auditCounter(databaseUrl: string, healthUrl: string) {
 }
 
 if (lab) {
-  const labProcess = await startLab()
+  const labProcess = await startLab(BENCH_LAB_ENV)
   try {
     const counter = auditCounter(labProcess.databaseUrl, `${labProcess.url}/health`)
     await measure(

@@ -4,10 +4,10 @@
 // Run: npx tsx bench/worker.bench.ts [seconds per run, default 20]
 import autocannon from 'autocannon'
 import { brownText } from '../test/fixtures/brown.ts'
-import { startLab } from './lab-process.ts'
+import { BENCH_LAB_ENV, startLab } from '../test/lab-process.ts'
 
 const seconds = Number(process.argv[2] ?? 20)
-const lab = await startLab()
+const lab = await startLab(BENCH_LAB_ENV)
 const stop = lab.stop
 const dev = { url: lab.url, apiKey: lab.apiKey }
 

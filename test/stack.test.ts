@@ -6,56 +6,26 @@
 //   experiment via the CLI, a consumer crash mid-job and a dead-lettered job, cancellation;
 // - the Lab UI in headless Chromium (test/stack/browser.ts).
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AttackSpec, attackLabel } from '../core/experiments/spec.ts'
+import { type LabProcess, startLab } from './lab-process.ts'
 import { registerBrowserTests } from './stack/browser.ts'
 import { parseCsv } from './stack/csv.ts'
 
-const labDir = mkdtempSync(join(tmpdir(), 'wmlab-start-'))
-const port = 18_000 + Math.floor(Math.random() * 2000)
-const pgPort = port + 3000
-const child = spawn('node_modules/.bin/tsx', ['scripts/lab.ts'], {
-  env: {
-    ...process.env,
-    LAB_DIR: labDir,
-    PORT: String(port),
-    LAB_PG_PORT: String(pgPort),
-    LAB_ORIGIN_PORT: String(port + 4000),
-  },
-  stdio: ['ignore', 'pipe', 'pipe'],
-  detached: true,
-})
-let output = ''
-child.stdout.on('data', (d) => (output += d))
-child.stderr.on('data', (d) => (output += d))
-
-interface Dev {
-  url: string
-  apiKey: string
-  keyId: string
-  tenantId: string
-  labDir: string
-}
-let dev: Dev
+let lab: LabProcess
+let dev: LabProcess
+let labDir: string
+const output = () => lab?.output() ?? ''
 
 beforeAll(async () => {
-  const file = join(labDir, 'dev.json')
-  const deadline = Date.now() + 170_000
-  while (!existsSync(file) && Date.now() < deadline && child.exitCode === null)
-    await new Promise((r) => setTimeout(r, 500))
-  if (!existsSync(file)) throw new Error(`the lab did not start:\n${output}`)
-  dev = { ...JSON.parse(readFileSync(file, 'utf8')), labDir }
+  lab = await startLab()
+  dev = lab
+  labDir = lab.labDir
 }, 200_000)
 
-afterAll(async () => {
-  // SIGINT is what Ctrl-C sends: the launcher stops the worker, the origin, the proxy and PostgreSQL.
-  if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGINT')
-  await new Promise((r) => child.once('exit', r))
-})
+// What Ctrl-C does: the launcher stops the worker, the origin, the proxy and PostgreSQL.
+afterAll(() => lab?.stop())
 
 const api = async <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => {
   const r = await fetch(`${dev.url}${path}`, {
@@ -120,16 +90,16 @@ let readmeId: string | undefined
 
 describe('npm start', () => {
   it('serves detection and watermarked generation with a bootstrapped dev key', async () => {
-    expect(dev.url).toBe(`http://127.0.0.1:${port}`)
+    expect(dev.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     const r = await fetch(`${dev.url}/v1/detect`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${dev.apiKey}` },
       body: JSON.stringify({ text: 'Hello from the start-up test.' }),
     })
     const body = await r.text()
-    expect(r.status, `${body}\n${output}`).toBe(200)
+    expect(r.status, `${body}\n${output()}`).toBe(200)
     expect((JSON.parse(body) as { keyId: string }).keyId).toBe(dev.keyId)
-    expect(output).toContain('curl -s')
+    expect(output()).toContain('curl -s')
     // The Lab UI is served as static assets with its security headers (worker/public/_headers).
     const ui = await fetch(`${dev.url}/`)
     expect(ui.status).toBe(200)
@@ -178,7 +148,7 @@ describe('npm start', () => {
 describe('experiments through the queue, the origin and Postgres', () => {
   it('runs the README experiment with the CLI (--watch) to completion; metrics match the export', async () => {
     const run = await cli(['experiment', 'run', 'examples/experiment-small.json', '--watch'], 420_000)
-    expect(run.status, `${run.stderr}\n${output.slice(-3000)}`).toBe(0)
+    expect(run.status, `${run.stderr}\n${output().slice(-3000)}`).toBe(0)
     const result = JSON.parse(run.stdout) as {
       id: string
       status: string
@@ -306,7 +276,7 @@ describe('experiments through the queue, the origin and Postgres', () => {
     for (const r of rows.filter((r) => r.attack.startsWith('emoji@')))
       expect(r.text).not.toMatch(/\p{Extended_Pictographic}/u)
     // The crashed jobs really ran twice (their first attempt died after writing 2 rows).
-    const db = new pg.Client({ connectionString: `postgresql://lab:lab@127.0.0.1:${pgPort}/lab` })
+    const db = new pg.Client({ connectionString: lab.databaseUrl })
     await db.connect()
     try {
       const { rows: jobs } = await db.query(
@@ -433,7 +403,7 @@ describe('metrics of the running lab', () => {
         'queue_oldest_message_age_seconds{queue="wmlab-experiments"}',
       ])
         expect(edgeText, name).toContain(name)
-      const origin = await fetch(`http://127.0.0.1:${port + 4000}/metrics`)
+      const origin = await fetch(`${lab.originUrl}/metrics`)
       expect(origin.status).toBe(200)
       const originText = await origin.text()
       for (const name of [
