@@ -164,6 +164,7 @@ async function startWorkerd(inspectorPort: number, extraBindings: Record<string,
     bindings: {
       WATERMARK_MASTER_SECRET: 'bench-master-secret-0123456789',
       RATE_LIMIT_PER_MINUTE: '1000000', // sequential latency, not the limiter
+      REQUEST_LOG_SAMPLE_RATE: '0.01', // as the other edge benches (and production) sample them
       ADMIN_TOKEN: ADMIN,
       ...extraBindings,
     },

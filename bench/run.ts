@@ -1,4 +1,5 @@
 // npm run bench: every benchmark of the project, baselines measured in the same run.
+import { spawnSync } from 'node:child_process'
 import { formatDetectRows, benchDetect } from './detect.bench.ts'
 import { benchKernels, formatRows } from './kernel.bench.ts'
 import { benchGreenlistTracking, formatTrackingRows } from './greenlist-tracking.bench.ts'
@@ -36,3 +37,19 @@ console.log(await benchOrigin())
 console.log('\n## Watermark step at generation (nextToken, V = 151,936)\n')
 console.log(formatStepRows(await benchWatermarkStep()))
 console.log(`\n${formatContextRows(await benchStepAtTextContexts())}`)
+
+// The edge benchmarks run the Worker in workerd (and the whole lab for the last three), each in its own
+// process: see docs/benchmarks.md "Worker isolate", "Edge API" and "Detection under fixed-rate load".
+for (const [title, args] of [
+  ['Worker isolate: bundle, cold start, memory, latency direct to workerd', ['bench/isolate.bench.ts', '2']],
+  ['Edge API through wrangler dev (autocannon)', ['bench/worker.bench.ts', '20']],
+  ['Detection under fixed-rate load: the Node server', ['bench/load.bench.ts']],
+  [
+    'Detection under fixed-rate load: the local worker',
+    ['bench/load.bench.ts', '20000', '500', '10', '--lab'],
+  ],
+] as const) {
+  console.log(`\n## ${title}\n`)
+  const run = spawnSync('node_modules/.bin/tsx', args, { stdio: 'inherit' })
+  if (run.status !== 0) process.exitCode = 1
+}
