@@ -22,11 +22,20 @@ let db: Awaited<ReturnType<typeof createTestDatabase>>
 let fake: FakeOrigin
 let app: ReturnType<typeof createApp>
 let check: pg.Pool
+const pools: pg.Pool[] = []
+/** A pool ended in afterAll, before the database is dropped; dropping it (WITH FORCE) terminates
+ * connections still open, which an idle pool would otherwise raise as an uncaught error. */
+function testPool(): pg.Pool {
+  const pool = new pg.Pool({ connectionString: db.url, max: 1 })
+  pool.on('error', () => {})
+  pools.push(pool)
+  return pool
+}
 const unused = () => Promise.reject(new Error('not needed'))
 
 beforeAll(async () => {
   db = await createTestDatabase()
-  check = new pg.Pool({ connectionString: db.url, max: 1 })
+  check = testPool()
   await migrate(check as never)
   proxy = await startNeonProxy()
   configureNeonForLocalProxy({ proxy: proxy.url, webSocketConstructor: WebSocket })
@@ -54,7 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fake?.close()
-  await check?.end()
+  await Promise.all(pools.map((p) => p.end()))
   await proxy?.close()
   await db?.drop()
 })
@@ -86,7 +95,7 @@ describe('generations in PostgreSQL', () => {
   it('records success and cut generations, keeping the text only for the opted-in tenant', async () => {
     const a = await tenant('A', false)
     const c = await tenant('C', true)
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 })
+    const pool = testPool()
     const store = createStore(pool as unknown as SqlPool)
     await store.createWatermarkKey(a.tenant.id, { id: 'wk_a', scheme: 'kgw-lefthash', tokenizer: 'qwen3' })
 
