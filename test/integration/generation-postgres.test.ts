@@ -63,7 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fake?.close()
-  await Promise.all(pools.map((p) => p.end()))
+  await Promise.all(pools.filter((p) => !p.ended).map((p) => p.end()))
   await proxy?.close()
   await db?.drop()
 })
