@@ -35,7 +35,7 @@ export interface LoadReport {
   errors: number
   /** Status (0: no answer) → count. */
   statuses: Record<number, number>
-  /** Why requests got no answer (first few distinct causes). */
+  /** Why requests failed: no answer, or the status and body of a non-200 (first few distinct). */
   failures: string[]
   /** Detections answered 200 that were computed, not cached: each must leave one audit row. */
   misses: number
@@ -132,6 +132,9 @@ export async function startLoadTarget(): Promise<LoadTarget> {
   }
 }
 
+/** Idle keep-alive connections are closed by the client after this long (below workerd's 5 s). */
+export const IDLE_SOCKET_MS = 4000
+
 /**
  * POSTs over node:http with keep-alive connections. The generator shares the machine with what it
  * measures: fetch (undici) cost ≈ 1.1 ms of CPU per request here, more than a cache hit costs the
@@ -182,7 +185,11 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
   let lastSent = 0
   let next = 0
   const runId = Math.random().toString(36).slice(2)
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 })
+  // A server may close a keep-alive connection that has been idle for a while (workerd, behind
+  // wrangler dev, after 5 s, without a Keep-Alive hint); a request written onto it at that instant is
+  // lost ("socket hang up" / ECONNRESET, measured: every one on a socket idle 4.99x s). Clients that
+  // keep connections open retire idle ones first, as browsers and HTTP libraries do.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 512, timeout: IDLE_SOCKET_MS })
   while (next < total) {
     const now = performance.now()
     while (next < total && t0 + (next * 1000) / rate <= now) {
@@ -201,6 +208,7 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
           status = res.status
           // A detection computed (not answered from the cache) writes one audit row.
           if (status === 200 && (JSON.parse(answer) as { cache?: string }).cache === 'miss') misses++
+          else if (status !== 200) failures.push(`${status} ${answer.slice(0, 200)}`)
         } catch (err) {
           status = 0
           failures.push(String((err as { cause?: unknown }).cause ?? err))
@@ -244,6 +252,6 @@ export function formatReport(r: LoadReport): string {
     `latency from the scheduled send: ${p(r.latency)}`,
     `service time (from the actual send): ${p(r.service)}`,
     `detections computed (cache misses answered) ${r.misses}, audit rows written ${r.auditRows}`,
-    ...(r.failures.length > 0 ? [`no answer: ${r.failures.join(' | ')}`] : []),
+    ...(r.failures.length > 0 ? [`failures: ${r.failures.join(' | ')}`] : []),
   ].join('\n')
 }
