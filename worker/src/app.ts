@@ -145,12 +145,12 @@ export function createApp(deps: AppDeps) {
     c.set('waitUntil', waitUntil)
     c.set('store', deps.openStore(keepAlive))
     // Audit rows parked during a database outage are written back by later requests (audit-buffer.ts).
-    if (auditBuffer.size > 0) waitUntil(auditBuffer.flush(c.var.store))
+    if (auditBuffer.size > 0) waitUntil(auditBuffer.flush(c.get('store')))
     try {
       await next()
     } finally {
       // Release the store only after the request's background writes (audit rows) have run.
-      keepAlive(Promise.allSettled(pending).then(() => c.var.store.close()))
+      keepAlive(Promise.allSettled(pending).then(() => c.get('store').close()))
     }
   })
 
@@ -183,19 +183,19 @@ export function createApp(deps: AppDeps) {
     const keyHash = await sha256Hex(m[1])
     // API keys are looked up at most every 30 s per isolate: a revoked API key stops working within that.
     const tenant = await memoised(tenants, keyHash, () =>
-      withSpan('db.api_key', { 'db.system': 'postgresql' }, () => c.var.store.tenantForApiKeyHash(keyHash)),
+      withSpan('db.api_key', { 'db.system': 'postgresql' }, () => c.get('store').tenantForApiKeyHash(keyHash)),
     )
     if (!tenant) throw new ApiError(401, 'unauthorized', 'invalid API key')
     c.set('tenant', tenant)
     // Fails open: a limiter outage (Redis down) must not take detection down with it.
-    const perKey = deps.rateLimiter.limit(keyHash, c.var.waitUntil).catch(() => null)
+    const perKey = deps.rateLimiter.limit(keyHash, c.get('waitUntil')).catch(() => null)
     // Detection is an oracle: one client with many API keys is still one address (Cloudflare sets
     // cf-connecting-ip; without it, e.g. in Node tests, only the per-key limit applies).
     const ip = c.req.header('cf-connecting-ip')
     const detection = c.req.path.startsWith('/v1/detect')
     const perAddress =
       ip && deps.ipRateLimiter && detection
-        ? deps.ipRateLimiter.limit(`ip:${ip}`, c.var.waitUntil).catch(() => null)
+        ? deps.ipRateLimiter.limit(`ip:${ip}`, c.get('waitUntil')).catch(() => null)
         : null
     const admission = Promise.all([perKey, perAddress]).then(([key, address]) => {
       refuseOver(key, 'rate limit')
@@ -232,14 +232,14 @@ export function createApp(deps: AppDeps) {
     async (c) =>
       c.json(
         shown(
-          c.var.tenant,
+          c.get('tenant'),
           await detect(
             deps,
-            c.var.store,
-            c.var.tenant,
+            c.get('store'),
+            c.get('tenant'),
             c.req.valid('json'),
-            c.var.waitUntil,
-            c.var.admission,
+            c.get('waitUntil'),
+            c.get('admission'),
           ),
         ),
         200,
@@ -261,12 +261,12 @@ export function createApp(deps: AppDeps) {
       },
     }),
     async (c) => {
-      await c.var.admission
+      await c.get('admission')
       const results = []
       for (const item of c.req.valid('json').items) {
         try {
           results.push(
-            shown(c.var.tenant, await detect(deps, c.var.store, c.var.tenant, item, c.var.waitUntil)),
+            shown(c.get('tenant'), await detect(deps, c.get('store'), c.get('tenant'), item, c.get('waitUntil'))),
           )
         } catch (e) {
           if (!(e instanceof ApiError)) throw e
@@ -279,11 +279,11 @@ export function createApp(deps: AppDeps) {
 
   const generation = (c: Context<Env>) => ({
     origin: deps.origin,
-    store: c.var.store,
-    tenant: c.var.tenant,
-    waitUntil: c.var.waitUntil,
+    store: c.get('store'),
+    tenant: c.get('tenant'),
+    waitUntil: c.get('waitUntil'),
     signal: c.req.raw.signal,
-    traceparent: c.var.traceparent,
+    traceparent: c.get('traceparent'),
   })
 
   app.openapi(
@@ -355,10 +355,10 @@ export function createApp(deps: AppDeps) {
         key: 1n,
         vocabSize: (await deps.tokenizer(body.tokenizer)).logitsSize,
       })
-      forgetTenantKeys(c.var.tenant.id)
-      const rec = await c.var.store.createKey({
+      forgetTenantKeys(c.get('tenant').id)
+      const rec = await c.get('store').createKey({
         id: newId('wk'),
-        tenantId: c.var.tenant.id,
+        tenantId: c.get('tenant').id,
         scheme: body.scheme,
         params: body.params,
         tokenizer: body.tokenizer,
@@ -374,7 +374,7 @@ export function createApp(deps: AppDeps) {
       summary: "List this tenant's watermark keys",
       responses: { 200: json(z.object({ keys: z.array(KeySchema) }), 'Keys'), ...errors },
     }),
-    async (c) => c.json({ keys: (await c.var.store.listKeys(c.var.tenant.id)).map(publicKey) }, 200),
+    async (c) => c.json({ keys: (await c.get('store').listKeys(c.get('tenant').id)).map(publicKey) }, 200),
   )
 
   const keyOr404 = (rec: WatermarkKeyRecord | null, id: string) => {
@@ -392,7 +392,7 @@ export function createApp(deps: AppDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      return c.json(publicKey(keyOr404(await c.var.store.getKey(c.var.tenant.id, id), id)), 200)
+      return c.json(publicKey(keyOr404(await c.get('store').getKey(c.get('tenant').id, id), id)), 200)
     },
   )
 
@@ -406,8 +406,8 @@ export function createApp(deps: AppDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      forgetTenantKeys(c.var.tenant.id)
-      return c.json(publicKey(keyOr404(await c.var.store.revokeKey(c.var.tenant.id, id), id)), 200)
+      forgetTenantKeys(c.get('tenant').id)
+      return c.json(publicKey(keyOr404(await c.get('store').revokeKey(c.get('tenant').id, id), id)), 200)
     },
   )
 
@@ -426,10 +426,10 @@ export function createApp(deps: AppDeps) {
     async (c) => {
       const { id } = c.req.valid('param')
       // One transaction: concurrent rotations of a key cannot both create a successor.
-      const rec = await c.var.store.rotateKey(c.var.tenant.id, id, newId('wk'))
+      const rec = await c.get('store').rotateKey(c.get('tenant').id, id, newId('wk'))
       if (rec === 'already_revoked')
         throw new ApiError(409, 'key_revoked', `key "${id}" is already revoked; create a new key instead`)
-      forgetTenantKeys(c.var.tenant.id)
+      forgetTenantKeys(c.get('tenant').id)
       return c.json(publicKey(keyOr404(rec, id)), 201)
     },
   )
@@ -463,8 +463,8 @@ export function createApp(deps: AppDeps) {
           throw new ApiError(400, 'invalid_json', 'body is not valid JSON')
         }),
       )
-    const tenant = await c.var.store.createTenant(body.name, body.storeText, body.detectionDetail)
-    const { key: apiKey } = await c.var.store.createApiKey(tenant.id)
+    const tenant = await c.get('store').createTenant(body.name, body.storeText, body.detectionDetail)
+    const { key: apiKey } = await c.get('store').createApiKey(tenant.id)
     return c.json({ tenant, apiKey }, 201)
   })
 

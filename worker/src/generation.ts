@@ -29,7 +29,7 @@ export interface GenerationContext {
   waitUntil(p: Promise<unknown>): void
   /** The client's request signal: the origin's work stops when the client goes away. */
   signal?: AbortSignal
-  /** The edge's hop in the request's W3C trace (`c.var.traceparent`): the origin continues it. */
+  /** The edge's hop in the request's W3C trace (`c.get('traceparent')`): the origin continues it. */
   traceparent?: string
   endpoint: GenerationRecord['endpoint']
 }

@@ -142,7 +142,7 @@ export function registerExperimentRoutes(app: OpenAPIHono<AppEnv>, deps: Experim
     try {
       return await fn(store)
     } finally {
-      c.var.waitUntil(store.close())
+      c.get('waitUntil')(store.close())
     }
   }
   /** Sends job messages (ids only) in batches of 100, Queues' sendBatch limit. */
@@ -171,7 +171,7 @@ export function registerExperimentRoutes(app: OpenAPIHono<AppEnv>, deps: Experim
       const spec = resolvePrompts(c.req.valid('json'))
       const { jobs } = validate(spec, deps.allowFaultInjection)
       const exp = await withStore(c, (store) =>
-        store.create(c.var.tenant.id, { id: newId('ex'), name: spec.name, spec, totalJobs: jobs }),
+        store.create(c.get('tenant').id, { id: newId('ex'), name: spec.name, spec, totalJobs: jobs }),
       )
       try {
         for (let start = 0; start < jobs; start += 100) {
@@ -214,7 +214,7 @@ export function registerExperimentRoutes(app: OpenAPIHono<AppEnv>, deps: Experim
       },
     }),
     async (c) => {
-      const list = await withStore(c, (store) => store.list(c.var.tenant.id))
+      const list = await withStore(c, (store) => store.list(c.get('tenant').id))
       return c.json(
         {
           experiments: list.map((e) => ({
@@ -243,7 +243,7 @@ export function registerExperimentRoutes(app: OpenAPIHono<AppEnv>, deps: Experim
       const { id } = c.req.valid('param')
       return c.json(
         await withStore(c, async (store) => {
-          const exp = found(await store.get(c.var.tenant.id, id), id)
+          const exp = found(await store.get(c.get('tenant').id, id), id)
           return view(exp, await store.failures(exp.id))
         }),
         200,
@@ -263,7 +263,7 @@ export function registerExperimentRoutes(app: OpenAPIHono<AppEnv>, deps: Experim
       const { id } = c.req.valid('param')
       return c.json(
         await withStore(c, async (store) => {
-          const exp = found(await store.cancel(c.var.tenant.id, id), id)
+          const exp = found(await store.cancel(c.get('tenant').id, id), id)
           return view(exp, await store.failures(exp.id))
         }),
         200,
@@ -287,7 +287,7 @@ export function registerExperimentRoutes(app: OpenAPIHono<AppEnv>, deps: Experim
       const { id } = c.req.valid('param')
       return c.json(
         await withStore(c, async (store) => {
-          const exp = found(await store.get(c.var.tenant.id, id), id)
+          const exp = found(await store.get(c.get('tenant').id, id), id)
           if (exp.status !== 'queued' && exp.status !== 'running')
             throw new ApiError(
               409,
@@ -322,7 +322,7 @@ export function registerExperimentRoutes(app: OpenAPIHono<AppEnv>, deps: Experim
       const { id } = c.req.valid('param')
       const { format } = c.req.valid('query')
       const { exp, rows } = await withStore(c, async (store) => {
-        const exp = found(await store.get(c.var.tenant.id, id), id)
+        const exp = found(await store.get(c.get('tenant').id, id), id)
         return { exp, rows: await store.samples(exp.id) }
       })
       const cells = gridCells(ExperimentSpecSchema.parse(exp.spec))

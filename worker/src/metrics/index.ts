@@ -157,7 +157,7 @@ function setResponseHeader(c: Context, name: string, value: string): void {
 
 /**
  * Counts every request (method, route, status, duration, in flight) and flushes to the hub. Also
- * takes the edge's hop in the request's W3C trace: stored as `c.var.traceparent` for the origin
+ * takes the edge's hop in the request's W3C trace: stored as `c.get('traceparent')` for the origin
  * client, answered in the `traceparent` response header, and logged as `traceId`.
  */
 export function metricsMiddleware(opts: MetricsOptions = {}): MiddlewareHandler {
@@ -204,7 +204,7 @@ export function metricsMiddleware(opts: MetricsOptions = {}): MiddlewareHandler 
             opts.log &&
             (status >= 400 || opts.logSampleRate === undefined || Math.random() < opts.logSampleRate)
           ) {
-            const tenant = (c.var as { tenant?: { id?: string } }).tenant
+            const tenant = c.get('tenant' as never) as { id?: string } | undefined
             const line: RequestLog = {
               level: status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info',
               msg: 'request',
