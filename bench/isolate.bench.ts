@@ -9,24 +9,18 @@
 //  - /v1/detect latency direct to workerd: cache hit and miss, sequential requests.
 // Run: npx tsx bench/isolate.bench.ts [trials, default 3]
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import http from 'node:http'
 import { Miniflare } from 'miniflare'
 import WebSocket from 'ws'
 import { brownText } from '../test/fixtures/brown.ts'
+import { buildWorkerBundle } from '../test/worker-bundle.ts'
 
 const trials = Number(process.argv[2] ?? 3)
-const outDir = mkdtempSync(join(tmpdir(), 'wmlab-bundle-'))
-execFileSync(
-  'node_modules/.bin/wrangler',
-  ['deploy', '--dry-run', '--outdir', outDir, '-c', 'worker/wrangler.toml'],
-  {
-    stdio: 'ignore',
-  },
-)
+const bundle = buildWorkerBundle()
+const outDir = bundle.dir
 const files = readdirSync(outDir).filter((f) => !f.endsWith('.map') && f !== 'README.md')
 let raw = 0
 let gz = 0
@@ -152,22 +146,13 @@ async function tokenizerTrial(engine: 'fast' | 'reference', n: number, firstText
 async function startWorkerd(inspectorPort: number, extraBindings: Record<string, string> = {}) {
   const mf = new Miniflare({
     inspectorPort,
-    modules: true,
-    modulesRoot: outDir,
-    scriptPath: join(outDir, 'index.js'),
-    modulesRules: [
-      { type: 'Data', include: ['**/*.bin'] },
-      { type: 'CompiledWasm', include: ['**/*.wasm'] },
-    ],
-    compatibilityDate: '2026-05-01',
-    compatibilityFlags: ['nodejs_als'], // as worker/wrangler.toml
-    bindings: {
+    ...bundle.worker({
       WATERMARK_MASTER_SECRET: 'bench-master-secret-0123456789',
       RATE_LIMIT_PER_MINUTE: '1000000', // sequential latency, not the limiter
       REQUEST_LOG_SAMPLE_RATE: '0.01', // as the other edge benches (and production) sample them
       ADMIN_TOKEN: ADMIN,
       ...extraBindings,
-    },
+    }),
   })
   const url = await mf.ready
   // node:http with one keep-alive connection: fetch (undici) cost ≈ 1 ms of CPU per request on this

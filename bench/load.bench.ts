@@ -5,10 +5,13 @@
 // (scored, and an audit row written); the rest repeat 20 texts (cache hits). The server runs in a
 // child process, so the load generator does not share its event loop.
 //
-// `--lab` targets the local worker instead: the whole lab (scripts/lab.ts: the Worker under wrangler dev
-// in workerd, embedded PostgreSQL through the Neon proxy), as a developer runs it with `npm start`.
+// `--workerd` targets the Worker as deployed: the bundle `wrangler deploy` uploads, run in workerd by
+// Miniflare (no wrangler dev proxy), with its MetricsHub Durable Object and the real PostgreSQL through
+// the Neon proxy. `--lab` targets the local worker as a developer runs it with `npm start` (scripts/lab.ts:
+// wrangler dev, whose proxy Worker in a second workerd forwards every request; embedded PostgreSQL).
+// Both use the lab's key (vllm-gumbel, qwen3 tokenizer).
 //
-// Run: npx tsx bench/load.bench.ts [total=20000] [rate=500] [missEvery=10] [--lab]
+// Run: npx tsx bench/load.bench.ts [total=20000] [rate=500] [missEvery=10] [--lab | --workerd]
 // Needs PostgreSQL on 127.0.0.1:5432 (as the tests do). Results: docs/benchmarks.md.
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
@@ -16,9 +19,11 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { BENCH_LAB_ENV, startLab } from '../test/lab-process.ts'
 import { formatReport, type LoadTarget, runLoad, startLoadTarget } from '../test/reliability/load.ts'
+import { startBundledEdge } from '../test/worker-bundle.ts'
 
 const args = process.argv.slice(2)
 const lab = args.includes('--lab')
+const workerd = args.includes('--workerd')
 const [total = 20_000, rate = 500, missEvery = 10] = args.filter((a) => !a.startsWith('--')).map(Number)
 
 /** Drives `target` and reports; exit code 1 on any error or lost audit row. */
@@ -26,10 +31,48 @@ async function measure(target: LoadTarget, where: string) {
   console.log(
     `# Detection load (${where}): ${total} requests at ${rate} req/s, 1 in ${missEvery} a cache miss — ${new Date().toISOString()}, Node ${process.version}\n`,
   )
+  const floor = await generatorFloor()
   const report = await runLoad(target, { total, rate, missEvery })
   console.log(formatReport(report))
+  console.log(
+    `\nbaseline, same run: the load generator against a server that answers at once (a child process, ${floor.total} requests at ${rate} req/s): from the scheduled send P50 ${floor.latency.p50} · P95 ${floor.latency.p95} · P99 ${floor.latency.p99} ms — the generator's own timer and event-loop lateness, included in every figure above (P95 ratio ${(report.latency.p95 / floor.latency.p95).toFixed(1)}×)`,
+  )
   console.log(`\nlost audit rows: ${report.misses - report.auditRows}`)
   process.exitCode = report.errors === 0 && report.auditRows === report.misses ? 0 : 1
+}
+
+/**
+ * The generator's floor: the same fixed-rate loop against a server in a child process that answers
+ * every POST at once, so what the generator's own timers and event loop add can be told apart.
+ */
+async function generatorFloor() {
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => s.end('{"cache":"hit"}')) })
+        .listen(0, '127.0.0.1', function () { console.log(this.address().port) })`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  try {
+    const port = await new Promise<string>((resolve) =>
+      createInterface({ input: child.stdout! }).once('line', resolve),
+    )
+    return await runLoad(
+      {
+        url: `http://127.0.0.1:${port}/v1/detect`,
+        headers: { 'content-type': 'application/json' },
+        databaseUrl: '',
+        auditRows: async () => 0,
+        settle: async () => undefined,
+        close: async () => undefined,
+      },
+      { total: Math.min(total, 5000), rate, missEvery },
+    )
+  } finally {
+    child.kill()
+  }
 }
 
 /** Counts detection rows, and waits until they stop moving (the server's background writes). */
@@ -56,23 +99,26 @@ function auditCounter(databaseUrl: string, healthUrl: string) {
   }
 }
 
-if (lab) {
-  const labProcess = await startLab(BENCH_LAB_ENV)
+if (lab || workerd) {
+  const where = lab
+    ? 'the local worker: wrangler dev, workerd'
+    : 'the deployable bundle in workerd (Miniflare), no wrangler dev proxy'
+  const edge = lab ? await startLab(BENCH_LAB_ENV) : await startBundledEdge(BENCH_LAB_ENV)
   try {
-    const counter = auditCounter(labProcess.databaseUrl, `${labProcess.url}/health`)
+    const counter = auditCounter(edge.databaseUrl, `${edge.url}/health`)
     await measure(
       {
-        url: `${labProcess.url}/v1/detect`,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${labProcess.apiKey}` },
-        databaseUrl: labProcess.databaseUrl,
+        url: `${edge.url}/v1/detect`,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${edge.apiKey}` },
+        databaseUrl: edge.databaseUrl,
         ...counter,
         close: async () => undefined,
       },
-      'the local worker: wrangler dev, workerd',
+      where,
     )
     await counter.end()
   } finally {
-    await labProcess.stop()
+    await edge.stop()
   }
 } else if (process.env.WMLAB_LOAD_ROLE === 'server') {
   const target = await startLoadTarget()

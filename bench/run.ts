@@ -38,12 +38,17 @@ console.log('\n## Watermark step at generation (nextToken, V = 151,936)\n')
 console.log(formatStepRows(await benchWatermarkStep()))
 console.log(`\n${formatContextRows(await benchStepAtTextContexts())}`)
 
-// The edge benchmarks run the Worker in workerd (and the whole lab for the last three), each in its own
+// The edge benchmarks run the Worker in workerd (the deployable bundle, or the whole lab under wrangler dev), each in its own
 // process: see docs/benchmarks.md "Worker isolate", "Edge API" and "Detection under fixed-rate load".
 for (const [title, args] of [
   ['Worker isolate: bundle, cold start, memory, latency direct to workerd', ['bench/isolate.bench.ts', '2']],
+  ['Edge API: the deployable bundle in workerd (autocannon)', ['bench/worker.bench.ts', '20', '--workerd']],
   ['Edge API through wrangler dev (autocannon)', ['bench/worker.bench.ts', '20']],
   ['Detection under fixed-rate load: the Node server', ['bench/load.bench.ts']],
+  [
+    'Detection under fixed-rate load: the deployable bundle in workerd',
+    ['bench/load.bench.ts', '20000', '500', '10', '--workerd'],
+  ],
   [
     'Detection under fixed-rate load: the local worker',
     ['bench/load.bench.ts', '20000', '500', '10', '--lab'],

@@ -1,15 +1,22 @@
 // Edge API load benchmark: starts the lab (scripts/lab.ts: embedded PostgreSQL, Neon proxy, worker
 // under wrangler dev) and drives POST /v1/detect with autocannon — 500-token texts, cache hit (one
 // text) and cache miss (a fresh text per request), at concurrency 1 and 32.
-// Run: npx tsx bench/worker.bench.ts [seconds per run, default 20]
+// `--workerd` drives the deployable bundle in workerd instead (test/worker-bundle.ts: Miniflare, no
+// wrangler dev proxy), to separate the Worker's own cost from the dev server's.
+// Run: npx tsx bench/worker.bench.ts [seconds per run, default 20] [--workerd]
 import autocannon from 'autocannon'
 import { brownText } from '../test/fixtures/brown.ts'
 import { BENCH_LAB_ENV, startLab } from '../test/lab-process.ts'
+import { startBundledEdge } from '../test/worker-bundle.ts'
 
-const seconds = Number(process.argv[2] ?? 20)
-const lab = await startLab(BENCH_LAB_ENV)
-const stop = lab.stop
-const dev = { url: lab.url, apiKey: lab.apiKey }
+const args = process.argv.slice(2)
+const seconds = Number(args.find((a) => !a.startsWith('--')) ?? 20)
+const workerd = args.includes('--workerd')
+const edge = workerd ? await startBundledEdge(BENCH_LAB_ENV) : await startLab(BENCH_LAB_ENV)
+const dev = { url: edge.url, apiKey: edge.apiKey }
+console.log(
+  `# POST /v1/detect, ${seconds} s per run, against ${workerd ? 'the deployable bundle in workerd (Miniflare)' : 'wrangler dev (npm start)'} — ${new Date().toISOString()}\n`,
+)
 
 // ~500 tokens ≈ 2,300 characters of Brown text; misses get a different slice each time.
 const corpus = brownText()
@@ -84,5 +91,5 @@ for (const r of rows)
   console.log(
     `| ${r.name} | ${r.connections} | ${r.requests} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} ${JSON.stringify(r.statuses)} |`,
   )
-await stop()
+await edge.stop()
 process.exit(0)

@@ -3,10 +3,6 @@
 // Object, over the real PostgreSQL (Neon driver through the WebSocket proxy) and a fake generation
 // origin. After a short load through both, one scrape of /metrics must show every runbook metric of the
 // edge with the exact totals of both isolates, not of the one that answered the scrape.
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Miniflare } from 'miniflare'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,6 +10,7 @@ import { migrate } from '../../scripts/migrate.ts'
 import { type NeonProxy, startNeonProxy } from '../../scripts/neon-ws-proxy.ts'
 import { type FakeOrigin, startFakeOrigin } from '../fake-origin.ts'
 import { parseSamples } from '../prometheus-text.ts'
+import { buildWorkerBundle, type WorkerBundle } from '../worker-bundle.ts'
 import { createTestDatabase } from './services.ts'
 
 const ADMIN = 'isolates-admin-token'
@@ -30,7 +27,7 @@ let db: Awaited<ReturnType<typeof createTestDatabase>>
 let proxy: NeonProxy
 let origin: FakeOrigin
 let mf: Miniflare
-let bundle: string
+let bundle: WorkerBundle
 type Fetcher = { fetch(url: string, init?: RequestInit): Promise<Response> }
 let edgeA: Fetcher
 let edgeB: Fetcher
@@ -42,37 +39,21 @@ beforeAll(async () => {
   await pool.end()
   proxy = await startNeonProxy({ log: () => {} })
   origin = await startFakeOrigin(SIGNING)
-  bundle = mkdtempSync(join(tmpdir(), 'wmlab-isolates-'))
-  execFileSync(
-    'node_modules/.bin/wrangler',
-    ['deploy', '--dry-run', '--outdir', bundle, '-c', 'worker/wrangler.toml'],
-    {
-      stdio: 'ignore',
-    },
-  )
-  const worker = (name: string, hub: { className: string; scriptName?: string }) => ({
-    name,
-    modules: true,
-    modulesRoot: bundle,
-    scriptPath: join(bundle, 'index.js'),
-    modulesRules: [
-      { type: 'Data' as const, include: ['**/*.bin'] },
-      { type: 'CompiledWasm' as const, include: ['**/*.wasm'] },
-    ],
-    compatibilityDate: '2026-05-01',
-    compatibilityFlags: ['nodejs_als'], // as worker/wrangler.toml
-    durableObjects: { METRICS_HUB: { ...hub, useSQLite: true } },
-    bindings: {
-      WATERMARK_MASTER_SECRET: 'isolates-master-secret-0123456789',
-      ADMIN_TOKEN: ADMIN,
-      METRICS_SCRAPE_TOKEN: SCRAPE,
-      DATABASE_URL: db.url,
-      NEON_WS_PROXY: proxy.url,
-      ORIGIN_URL: origin.url,
-      ORIGIN_SIGNING_SECRET: SIGNING,
-      RATE_LIMIT_PER_MINUTE: '100000',
-    },
-  })
+  bundle = buildWorkerBundle('wmlab-isolates-')
+  const worker = (name: string, hub: { className: string; scriptName?: string }) =>
+    bundle.worker(
+      {
+        WATERMARK_MASTER_SECRET: 'isolates-master-secret-0123456789',
+        ADMIN_TOKEN: ADMIN,
+        METRICS_SCRAPE_TOKEN: SCRAPE,
+        DATABASE_URL: db.url,
+        NEON_WS_PROXY: proxy.url,
+        ORIGIN_URL: origin.url,
+        ORIGIN_SIGNING_SECRET: SIGNING,
+        RATE_LIMIT_PER_MINUTE: '100000',
+      },
+      { name, durableObjects: { METRICS_HUB: { ...hub, useSQLite: true } } },
+    )
   mf = new Miniflare({
     // The workers' request logs are not this test's subject (test/reliability covers their content).
     handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
@@ -95,7 +76,7 @@ afterAll(async () => {
   await origin?.close()
   await proxy?.close()
   await db?.drop()
-  if (bundle) rmSync(bundle, { recursive: true, force: true })
+  bundle?.remove()
 })
 
 const call = (edge: Fetcher, path: string, body?: unknown, bearer?: string) =>

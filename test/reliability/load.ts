@@ -43,6 +43,8 @@ export interface LoadReport {
   latency: Percentiles
   /** From the actual send time, ms. */
   service: Percentiles
+  /** From the scheduled send, by how the detection was answered (the issue-3 targets differ). */
+  byCache: { hit: Percentiles; miss: Percentiles }
   /** Audit rows written for the misses, after the run settled. */
   auditRows: number
   wallSeconds: number
@@ -175,6 +177,7 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
   const rowsBefore = await target.auditRows()
 
   const latency: number[] = []
+  const byCache = { hit: [] as number[], miss: [] as number[] }
   const service: number[] = []
   const statuses: Record<number, number> = {}
   const failures: string[] = []
@@ -202,13 +205,17 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
         if (i === 0) firstSent = sent
         lastSent = Math.max(lastSent, sent)
         let status = 0
+        let kind: 'hit' | 'miss' | undefined
         try {
           const res = await post(agent, url, headers, body, 120_000)
           const answer = res.text
           status = res.status
           // A detection computed (not answered from the cache) writes one audit row.
-          if (status === 200 && (JSON.parse(answer) as { cache?: string }).cache === 'miss') misses++
-          else if (status !== 200) failures.push(`${status} ${answer.slice(0, 200)}`)
+          if (status === 200) {
+            const cache = (JSON.parse(answer) as { cache?: string }).cache
+            if (cache === 'miss') misses++
+            if (cache === 'hit' || cache === 'miss') kind = cache
+          } else failures.push(`${status} ${answer.slice(0, 200)}`)
         } catch (err) {
           status = 0
           failures.push(String((err as { cause?: unknown }).cause ?? err))
@@ -216,6 +223,7 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
         const done = performance.now()
         statuses[status] = (statuses[status] ?? 0) + 1
         latency.push(done - scheduled)
+        if (kind) byCache[kind].push(done - scheduled)
         service.push(done - sent)
       })()
       inflight.add(p)
@@ -238,6 +246,7 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
     misses,
     latency: percentiles(latency),
     service: percentiles(service),
+    byCache: { hit: percentiles(byCache.hit), miss: percentiles(byCache.miss) },
     auditRows: (await target.auditRows()) - rowsBefore,
     wallSeconds: Math.round(wallSeconds * 10) / 10,
   }
@@ -251,6 +260,8 @@ export function formatReport(r: LoadReport): string {
     `${r.total} requests at ${r.rate} req/s (achieved ${r.achievedRate} req/s, ${r.wallSeconds} s); errors ${r.errors}; statuses ${JSON.stringify(r.statuses)}`,
     `latency from the scheduled send: ${p(r.latency)}`,
     `service time (from the actual send): ${p(r.service)}`,
+    `cache hits (from the scheduled send): ${p(r.byCache.hit)}`,
+    `cache misses (from the scheduled send): ${p(r.byCache.miss)}`,
     `detections computed (cache misses answered) ${r.misses}, audit rows written ${r.auditRows}`,
     ...(r.failures.length > 0 ? [`failures: ${r.failures.join(' | ')}`] : []),
   ].join('\n')
