@@ -248,6 +248,17 @@ describe('Neon driver through the proxy, real PostgreSQL', () => {
     await eventually(() => proxy.connections() === before)
   })
 
+  it('per-request store: connects only when queried, and refuses queries once closed', async () => {
+    const pending: Promise<unknown>[] = []
+    const before = proxy.connections()
+    const unused = openStore({ connectionString: db.url, waitUntil: (p) => pending.push(p) })
+    await unused.close()
+    await Promise.all(pending)
+    expect(proxy.connections()).toBe(before) // a cache hit's store never opens a connection
+    await expect(unused.ping()).rejects.toThrow('the store is closed')
+    expect(proxy.connections()).toBe(before)
+  })
+
   it('refuses non-loopback targets', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/v2?address=192.0.2.1:${PG_PORT}`)
     const code = await new Promise<number>((resolve) => ws.on('close', (c) => resolve(c)))

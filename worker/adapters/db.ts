@@ -568,12 +568,30 @@ export interface OpenStoreOptions {
 }
 
 /**
- * One Neon Pool for one request. Configure neonConfig first (configureNeonForLocalProxy locally);
- * creating the Pool opens nothing until the first query.
+ * One Neon Pool for one request. Configure neonConfig first (configureNeonForLocalProxy locally).
+ * The Pool is made on the first query: most detections (cache hits, memoised keys) never touch the
+ * database, and making and ending an unused Pool per request measurably lengthened their tail.
  */
 export function openStore(options: OpenStoreOptions): Store {
-  const pool = new Pool({ connectionString: options.connectionString, max: options.max ?? 2 })
-  // An idle client's socket error is emitted on the pool; without a listener it would crash Node.
-  pool.on('error', () => {})
-  return createStore(pool as unknown as SqlPool, { waitUntil: options.waitUntil })
+  let pool: SqlPool | undefined
+  let ended = false
+  const open = (): SqlPool => {
+    if (ended) throw new Error('the store is closed')
+    if (!pool) {
+      const neon = new Pool({ connectionString: options.connectionString, max: options.max ?? 2 })
+      // An idle client's socket error is emitted on the pool; without a listener it would crash Node.
+      neon.on('error', () => {})
+      pool = neon as unknown as SqlPool
+    }
+    return pool
+  }
+  const lazy: SqlPool = {
+    query: async (text, params) => open().query(text, params),
+    connect: async () => open().connect(),
+    end: () => {
+      ended = true
+      return pool ? pool.end() : Promise.resolve()
+    },
+  }
+  return createStore(lazy, { waitUntil: options.waitUntil })
 }
