@@ -181,9 +181,16 @@ export function createApp(deps: AppDeps) {
     const m = /^Bearer\s+(\S+)$/i.exec(auth)
     if (!m) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <api key>')
     const keyHash = await sha256Hex(m[1])
-    // API keys are looked up at most every 30 s per isolate: a revoked API key stops working within that.
-    const tenant = await memoised(tenants, keyHash, () =>
-      withSpan('db.api_key', { 'db.system': 'postgresql' }, () => c.get('store').tenantForApiKeyHash(keyHash)),
+    // API keys are looked up at most every 30 s per isolate (refreshed behind the request that finds
+    // the entry expired): a revoked API key stops working within that, plus one database round trip.
+    const tenant = await memoised(
+      tenants,
+      keyHash,
+      () =>
+        withSpan('db.api_key', { 'db.system': 'postgresql' }, () =>
+          c.get('store').tenantForApiKeyHash(keyHash),
+        ),
+      c.get('waitUntil'),
     )
     if (!tenant) throw new ApiError(401, 'unauthorized', 'invalid API key')
     c.set('tenant', tenant)
@@ -266,7 +273,10 @@ export function createApp(deps: AppDeps) {
       for (const item of c.req.valid('json').items) {
         try {
           results.push(
-            shown(c.get('tenant'), await detect(deps, c.get('store'), c.get('tenant'), item, c.get('waitUntil'))),
+            shown(
+              c.get('tenant'),
+              await detect(deps, c.get('store'), c.get('tenant'), item, c.get('waitUntil')),
+            ),
           )
         } catch (e) {
           if (!(e instanceof ApiError)) throw e

@@ -104,6 +104,7 @@ async function keysFor(
   store: Store,
   tenant: Tenant,
   keyId: string | undefined,
+  waitUntil: (p: Promise<unknown>) => void,
 ): Promise<WatermarkKeyRecord[]> {
   if (keyId && keyId !== 'auto') {
     const rec = await store.getKey(tenant.id, keyId)
@@ -112,7 +113,7 @@ async function keysFor(
       throw new ApiError(410, 'key_revoked', `key "${keyId}" was revoked`)
     return [rec]
   }
-  const listed = await memoised(tenantKeys, tenant.id, () => store.listKeys(tenant.id))
+  const listed = await memoised(tenantKeys, tenant.id, () => store.listKeys(tenant.id), waitUntil)
   const all = listed.filter((k) => usable(k, deps.revokedGraceSeconds))
   if (all.length === 0)
     throw new ApiError(
@@ -164,7 +165,7 @@ async function runDetection(
   // the tenant's key list from the isolate's memo, so it overlaps with the limiters.
   if (input.keyId && input.keyId !== 'auto') await admission
   const keys = await withSpan('db.watermark_keys', { 'db.system': 'postgresql' }, () =>
-    keysFor(deps, store, tenant, input.keyId),
+    keysFor(deps, store, tenant, input.keyId, waitUntil),
   )
   let text = input.text
   let normalization: DetectOutput['normalization']
