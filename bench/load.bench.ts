@@ -16,9 +16,14 @@
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import pg from 'pg'
 import { BENCH_LAB_ENV, startLab } from '../test/lab-process.ts'
-import { formatReport, type LoadTarget, runLoad, startLoadTarget } from '../test/reliability/load.ts'
+import {
+  formatReport,
+  httpEdgeTarget,
+  type LoadTarget,
+  runLoad,
+  startLoadTarget,
+} from '../test/reliability/load.ts'
 import { startBundledEdge } from '../test/worker-bundle.ts'
 
 const args = process.argv.slice(2)
@@ -75,48 +80,15 @@ async function generatorFloor() {
   }
 }
 
-/** Counts detection rows, and waits until they stop moving (the server's background writes). */
-function auditCounter(databaseUrl: string, healthUrl: string) {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 })
-  const auditRows = async () =>
-    Number((await pool.query('SELECT count(*)::int AS n FROM detections')).rows[0].n)
-  return {
-    auditRows,
-    // At most 60 s. Each poll also sends a request: audit rows parked during an overload are written
-    // back by later requests.
-    async settle() {
-      let last = -1
-      let still = 0
-      for (let i = 0; i < 120 && still < 4; i++) {
-        await fetch(healthUrl).then((r) => r.arrayBuffer())
-        const n = await auditRows()
-        still = n === last ? still + 1 : 0
-        last = n
-        await new Promise((r) => setTimeout(r, 500))
-      }
-    },
-    end: () => pool.end(),
-  }
-}
-
 if (lab || workerd) {
   const where = lab
     ? 'the local worker: wrangler dev, workerd'
     : 'the deployable bundle in workerd (Miniflare), no wrangler dev proxy'
   const edge = lab ? await startLab(BENCH_LAB_ENV) : await startBundledEdge(BENCH_LAB_ENV)
   try {
-    const counter = auditCounter(edge.databaseUrl, `${edge.url}/health`)
-    await measure(
-      {
-        url: `${edge.url}/v1/detect`,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${edge.apiKey}` },
-        databaseUrl: edge.databaseUrl,
-        ...counter,
-        close: async () => undefined,
-      },
-      where,
-    )
-    await counter.end()
+    const target = httpEdgeTarget(edge)
+    await measure(target, where)
+    await target.close()
   } finally {
     await edge.stop()
   }
@@ -142,9 +114,9 @@ if (lab || workerd) {
       child.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
     })
     const info = JSON.parse(first) as { url: string; headers: Record<string, string>; databaseUrl: string }
-    const counter = auditCounter(info.databaseUrl, info.url.replace('/v1/detect', '/health'))
-    await measure({ ...info, ...counter, close: async () => undefined }, 'Node server, @hono/node-server')
-    await counter.end()
+    const target = httpEdgeTarget({ ...info, url: info.url.replace('/v1/detect', '') })
+    await measure(target, 'Node server, @hono/node-server')
+    await target.close()
   } finally {
     await stopChild()
   }

@@ -6,6 +6,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
+import pg from 'pg'
 import { auditBuffer } from '../../worker/src/audit-buffer.ts'
 import { brownText } from '../fixtures/brown.ts'
 import {
@@ -95,6 +96,44 @@ export interface LoadTarget {
   /** The database URL (for a load generator in another process). */
   databaseUrl: string
   close(): Promise<void>
+}
+
+/**
+ * An edge already serving over HTTP (the deployable bundle in workerd, the lab, a Node server in another
+ * process) at `url`, with its database: audit rows are counted there. `headers` default to JSON with the
+ * API key's Bearer. settle() waits (at most 60 s) until the row count stops moving; each poll also sends
+ * a request, since rows parked during an overload are written back by later requests.
+ */
+export function httpEdgeTarget(edge: {
+  url: string
+  databaseUrl: string
+  apiKey?: string
+  headers?: Record<string, string>
+}): LoadTarget {
+  const pool = new pg.Pool({ connectionString: edge.databaseUrl, max: 1 })
+  const auditRows = async () =>
+    Number((await pool.query('SELECT count(*)::int AS n FROM detections')).rows[0].n)
+  return {
+    url: `${edge.url}/v1/detect`,
+    headers: edge.headers ?? {
+      'content-type': 'application/json',
+      authorization: `Bearer ${edge.apiKey}`,
+    },
+    databaseUrl: edge.databaseUrl,
+    auditRows,
+    async settle() {
+      let last = -1
+      let still = 0
+      for (let i = 0; i < 120 && still < 4; i++) {
+        await fetch(`${edge.url}/health`).then((r) => r.arrayBuffer())
+        const n = await auditRows()
+        still = n === last ? still + 1 : 0
+        last = n
+        await new Promise((r) => setTimeout(r, 500))
+      }
+    },
+    close: () => pool.end(),
+  }
 }
 
 /** Starts PostgreSQL (a fresh database), the proxy and the app over HTTP on 127.0.0.1. */
