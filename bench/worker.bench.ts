@@ -3,7 +3,9 @@
 // text) and cache miss (a fresh text per request), at concurrency 1 and 32.
 // `--workerd` drives the deployable bundle in workerd instead (test/worker-bundle.ts: Miniflare, no
 // wrangler dev proxy), to separate the Worker's own cost from the dev server's.
-// Run: npx tsx bench/worker.bench.ts [seconds per run, default 20] [--workerd]
+// `--scheme=NAME` creates a key of that scheme (qwen3 tokenizer) and detects with it instead of the
+// lab's vllm-gumbel key.
+// Run: npx tsx bench/worker.bench.ts [seconds per run, default 20] [--workerd] [--scheme=kgw-lefthash]
 import autocannon from 'autocannon'
 import { brownText } from '../test/fixtures/brown.ts'
 import { BENCH_LAB_ENV, startLab } from '../test/lab-process.ts'
@@ -14,8 +16,9 @@ const seconds = Number(args.find((a) => !a.startsWith('--')) ?? 20)
 const workerd = args.includes('--workerd')
 const edge = workerd ? await startBundledEdge(BENCH_LAB_ENV) : await startLab(BENCH_LAB_ENV)
 const dev = { url: edge.url, apiKey: edge.apiKey }
+const scheme = args.find((a) => a.startsWith('--scheme='))?.slice('--scheme='.length)
 console.log(
-  `# POST /v1/detect, ${seconds} s per run, against ${workerd ? 'the deployable bundle in workerd (Miniflare)' : 'wrangler dev (npm start)'} — ${new Date().toISOString()}\n`,
+  `# POST /v1/detect, ${seconds} s per run, against ${workerd ? 'the deployable bundle in workerd (Miniflare)' : 'wrangler dev (npm start)'}, ${scheme ?? 'vllm-gumbel'} key — ${new Date().toISOString()}\n`,
 )
 
 // ~500 tokens ≈ 2,300 characters of Brown text; misses get a different slice each time.
@@ -23,6 +26,17 @@ const corpus = brownText()
 const slice = (i: number) =>
   corpus.slice((i * 2311) % (corpus.length - 2400), ((i * 2311) % (corpus.length - 2400)) + 2300)
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${dev.apiKey}` }
+let keyId: string | undefined
+if (scheme) {
+  const res = await fetch(`${dev.url}/v1/keys`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ scheme, tokenizer: 'qwen3' }),
+  })
+  if (res.status !== 201) throw new Error(`key creation: ${res.status} ${await res.text()}`)
+  keyId = ((await res.json()) as { id: string }).id
+}
+const detectBody = (text: string) => JSON.stringify(keyId ? { text, keyId } : { text })
 
 async function run(name: string, connections: number, miss: boolean) {
   let n = 1
@@ -37,13 +51,13 @@ async function run(name: string, connections: number, miss: boolean) {
         headers,
         connections,
         duration: seconds,
-        body: JSON.stringify({ text: slice(0) }),
+        body: detectBody(slice(0)),
         requests: miss
           ? [
               {
                 setupRequest: (req: autocannon.Request) => ({
                   ...req,
-                  body: JSON.stringify({ text: slice(n++) }),
+                  body: detectBody(slice(n++)),
                 }),
               },
             ]
@@ -74,7 +88,7 @@ async function run(name: string, connections: number, miss: boolean) {
 }
 
 // Warm: load the tokenizer and fill the cache for the hit runs.
-await fetch(`${dev.url}/v1/detect`, { method: 'POST', headers, body: JSON.stringify({ text: slice(0) }) })
+await fetch(`${dev.url}/v1/detect`, { method: 'POST', headers, body: detectBody(slice(0)) })
 const rows = []
 for (const [name, c, miss] of [
   ['cache hit', 1, false],

@@ -15,9 +15,9 @@ import { withSpan } from './metrics/trace.ts'
 import type { Store, Tenant, WatermarkKeyRecord } from './store.ts'
 
 /**
- * A tenant's key list, per isolate, for 10 s: "auto" detection needs no database round trip on the
- * hot path. Key writes in this isolate invalidate it at once (forgetTenantKeys); other isolates see a
- * new or revoked key within the TTL.
+ * A tenant's key list, per isolate, for 10 s: detection ("auto" or a listed key id) needs no database
+ * round trip on the hot path. Key writes in this isolate invalidate it at once (forgetTenantKeys);
+ * other isolates see a revoked key within the TTL (plus one refresh), a new one at once (read by id).
  */
 const tenantKeys = new TtlMap<WatermarkKeyRecord[]>(10_000)
 export const forgetTenantKeys = (tenantId: string) => tenantKeys.delete(tenantId)
@@ -106,15 +106,17 @@ async function keysFor(
   keyId: string | undefined,
   waitUntil: (p: Promise<unknown>) => void,
 ): Promise<WatermarkKeyRecord[]> {
+  const listed = () => memoised(tenantKeys, tenant.id, () => store.listKeys(tenant.id), waitUntil)
   if (keyId && keyId !== 'auto') {
-    const rec = await store.getKey(tenant.id, keyId)
+    // The tenant's memoised key list first (the same staleness as "auto"); a key made in another
+    // isolate since is read from the database.
+    const rec = (await listed()).find((k) => k.id === keyId) ?? (await store.getKey(tenant.id, keyId))
     if (!rec) throw new ApiError(404, 'key_not_found', `no watermark key "${keyId}" for this tenant`)
     if (!usable(rec, deps.revokedGraceSeconds))
       throw new ApiError(410, 'key_revoked', `key "${keyId}" was revoked`)
     return [rec]
   }
-  const listed = await memoised(tenantKeys, tenant.id, () => store.listKeys(tenant.id), waitUntil)
-  const all = listed.filter((k) => usable(k, deps.revokedGraceSeconds))
+  const all = (await listed()).filter((k) => usable(k, deps.revokedGraceSeconds))
   if (all.length === 0)
     throw new ApiError(
       422,
@@ -161,8 +163,9 @@ async function runDetection(
   waitUntil: (p: Promise<unknown>) => void,
   admission: Promise<void>,
 ): Promise<DetectOutput> {
-  // An explicit key id costs a database read: a limited client must not get that far. "auto" reads
-  // the tenant's key list from the isolate's memo, so it overlaps with the limiters.
+  // An explicit key id may cost a database read (one not in the memoised list): a limited client must
+  // not get that far. "auto" reads the tenant's key list from the isolate's memo, so it overlaps with
+  // the limiters.
   if (input.keyId && input.keyId !== 'auto') await admission
   const keys = await withSpan('db.watermark_keys', { 'db.system': 'postgresql' }, () =>
     keysFor(deps, store, tenant, input.keyId, waitUntil),
