@@ -146,6 +146,11 @@ async function tokenizerTrial(engine: 'fast' | 'reference', n: number, firstText
 async function startWorkerd(inspectorPort: number, extraBindings: Record<string, string> = {}) {
   const mf = new Miniflare({
     inspectorPort,
+    // The worker's sampled request logs are not this bench's output.
+    handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
+      stdout.resume()
+      stderr.pipe(process.stderr)
+    },
     ...bundle.worker({
       WATERMARK_MASTER_SECRET: 'bench-master-secret-0123456789',
       RATE_LIMIT_PER_MINUTE: '1000000', // sequential latency, not the limiter
