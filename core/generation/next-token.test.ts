@@ -124,11 +124,14 @@ function fullReference(name: string, scheme: WatermarkScheme, params: any, promp
     if (n >= lookback) {
       if (selfSalted) {
         const window = history.slice(n - lookback)
-        for (const c of topIds(l, params.selfHashCandidates)) {
-          if (l[c] === -Infinity) continue
+        const top = topIds(l, params.selfHashCandidates).filter((c) => l[c] !== -Infinity)
+        for (const c of top) {
           const seed = torchSeed(kgw.seedAt([...window, c], lookback))
           if (inRandpermPrefix(seed, V, greenCount, c)) biased[c] += params.delta
         }
+        const t = gumbelMax(biased, top, rng)
+        history.push(t)
+        return t
       } else {
         const perm = randperm(kgw.seedAt(history, n), V)
         for (let i = 0; i < greenCount; i++) biased[perm[i]] += params.delta
@@ -138,6 +141,32 @@ function fullReference(name: string, scheme: WatermarkScheme, params: any, promp
     history.push(t)
     return t
   }
+}
+
+/**
+ * The self-hash draw on the full biased vector: Gumbel-max over the top candidates' keys (one uniform
+ * each, in `top` order) and one key for all other finite ids, log Σ e^l + G; if that one wins, an
+ * inverse-CDF draw among them in id order.
+ */
+function gumbelMax(biased: Float32Array, top: number[], rng: Rng): number {
+  const g = () => -Math.log(-Math.log(rng() + 2 ** -54))
+  const keys = top.map((c) => biased[c] + g())
+  const isTop = new Set(top)
+  const rest: number[] = []
+  for (let v = 0; v < biased.length; v++) if (!isTop.has(v) && biased[v] !== -Infinity) rest.push(v)
+  const max = rest.reduce((m, v) => Math.max(m, biased[v]), -Infinity)
+  const sum = rest.reduce((acc, v) => acc + Math.exp(biased[v] - max), 0)
+  const restKey = g()
+  keys.push(rest.length > 0 ? max + Math.log(sum) + restKey : -Infinity)
+  const best = keys.indexOf(Math.max(...keys))
+  if (best < top.length) return top[best]
+  const target = rng() * sum
+  let acc = 0
+  for (const v of rest) {
+    acc += Math.exp(biased[v] - max)
+    if (target < acc) return v
+  }
+  return rest[rest.length - 1]
 }
 
 const SETTINGS: StepSampling[] = [

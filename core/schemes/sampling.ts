@@ -195,21 +195,30 @@ export function sampleSoftmax(c: Candidates, rng: Rng, green: Uint8Array | null 
   return c.ids[last]
 }
 
-/** Above this many candidates the lazy sampler's O(count) decision per round costs more than it saves. */
-const LAZY_MAX = 1024
-let lazyLo = new Float64Array(0)
-let lazyHi = new Float64Array(0)
+let keyLo = new Float64Array(0)
+let keyHi = new Float64Array(0)
+let inMaybe = new Uint8Array(0)
+
+/** A standard Gumbel from a uniform in [0, 1) (shifted by half a step so the logs stay finite). */
+function gumbel(u: number): number {
+  return -Math.log(-Math.log(u + 2 ** -54))
+}
 
 /**
- * sampleSoftmax with the green flags found lazily. Only candidates in `maybe` (indices into c, largest
- * logit first) can be green; `resolve(js)` sets green[j] for the listed ones (the costly part: a
- * greenlist membership test each). They are resolved largest first, two at a time, only until the
- * uniform draw picks the same candidate whatever the unresolved flags turn out to be — by a margin of
- * 1e-9 of the total weight, far above the rounding of sampleSoftmax's sums — so the token is exactly
- * the one sampleSoftmax would return with every flag known (it is what runs when the bounds cannot
- * decide). One uniform is drawn, as sampleSoftmax draws.
+ * A draw from softmax(l_j + δ·green_j) over the candidates when only those in `maybe` (indices into c,
+ * largest logit first) can be green and each flag is costly: `resolve(js)` sets green[j] for the listed
+ * ones (a greenlist membership walk each). Gumbel-max: candidate k of `maybe` has key l + G_k if red,
+ * f32(l + δ) + G_k if green (the biased logit a Float32Array holds); every other candidate is red, so
+ * together they enter as one key LSE(their logits) + G — the largest of their perturbed logits has that
+ * law, and which of them attains it is independent of it, so one inverse-CDF draw over them picks it.
+ * The key with the largest upper bound is resolved first, and only until one key is certainly the
+ * largest (a leader whose red key beats every other bound wins unresolved): about 2.5 walks per step on
+ * brown-lm's top-k 50 rows, where an inverse-CDF draw in id order needed about 30. The token is the
+ * argmax of the keys with every flag known (ties to the earlier key, `maybe` before the rest), so it
+ * does not depend on which flags were resolved. Uniforms drawn: |maybe| + 1, then one more if the rest
+ * wins.
  */
-export function sampleSoftmaxLazy(
+export function sampleGumbelLazy(
   c: Candidates,
   rng: Rng,
   maybe: readonly number[],
@@ -218,58 +227,64 @@ export function sampleSoftmaxLazy(
   delta: number,
 ): number {
   const n = c.count
-  if (n > LAZY_MAX || maybe.length === 0) {
-    if (maybe.length > 0) resolve([...maybe])
-    return sampleSoftmax(c, rng, green, delta)
+  const m = maybe.length
+  if (keyLo.length < m + 1) {
+    keyLo = new Float64Array(Math.max(m + 1, 64))
+    keyHi = new Float64Array(keyLo.length)
   }
-  if (lazyLo.length < n) {
-    lazyLo = new Float64Array(Math.max(n, 2 * lazyLo.length))
-    lazyHi = new Float64Array(lazyLo.length)
+  if (inMaybe.length < n) inMaybe = new Uint8Array(Math.max(n, 2 * inMaybe.length))
+  const lo = keyLo
+  const hi = keyHi
+  for (let k = 0; k < m; k++) {
+    const j = maybe[k]
+    const g = gumbel(rng())
+    lo[k] = c.logits[j] + g
+    hi[k] = Math.fround(c.logits[j] + delta) + g
+    inMaybe[j] = 1
   }
-  const lo = lazyLo
-  const hi = lazyHi
-  // Weights on a common scale (only their ratios matter): red e^(l − top), green e^(f32(l + δ) − top).
-  const top = maxLogit(c) + delta
-  for (let j = 0; j < n; j++) lo[j] = hi[j] = Math.exp(c.logits[j] - top)
-  for (const j of maybe) hi[j] = Math.exp(Math.fround(c.logits[j] + delta) - top)
-  const r = rng()
-  for (let next = 0; ; ) {
-    const k = decidedIndex(lo, hi, n, r)
-    if (k >= 0) return c.ids[k]
-    if (next >= maybe.length) return sampleSoftmax(c, () => r, green, delta)
-    const js = maybe.slice(next, next + 2)
-    next += js.length
-    resolve(js)
-    for (const j of js) {
-      if (green[j]) lo[j] = hi[j]
-      else hi[j] = lo[j]
-    }
+  // The rest: log Σ e^l over the candidates that cannot be green.
+  let restMax = -Infinity
+  for (let j = 0; j < n; j++) if (!inMaybe[j] && c.logits[j] > restMax) restMax = c.logits[j]
+  let restSum = 0
+  if (restMax > -Infinity)
+    for (let j = 0; j < n; j++) if (!inMaybe[j]) restSum += Math.exp(c.logits[j] - restMax)
+  const g = gumbel(rng())
+  lo[m] = hi[m] = restMax > -Infinity ? restMax + Math.log(restSum) + g : -Infinity
+  for (const j of maybe) inMaybe[j] = 0
+  const open = new Uint8Array(m) // 1: flag not known yet
+  open.fill(1)
+  for (;;) {
+    let a = 0
+    for (let k = 1; k <= m; k++) if (hi[k] > hi[a]) a = k
+    if (a === m || !open[a]) return a < m ? c.ids[maybe[a]] : pickRest(c, maybe, restMax, restSum, rng)
+    // Leader unresolved: it wins as it stands if even its red key beats every other upper bound.
+    let wins = true
+    for (let k = 0; k <= m && wins; k++) if (k !== a && !(lo[a] > hi[k])) wins = false
+    if (wins) return c.ids[maybe[a]]
+    const j = maybe[a]
+    resolve([j])
+    open[a] = 0
+    if (green[j]) lo[a] = hi[a]
+    else hi[a] = lo[a]
   }
 }
 
-/**
- * The index the draw r selects for every weight vector w with lo ≤ w ≤ hi, or −1 if that is not
- * certain. Index k is selected iff it is the first with f_k(w) = C_k − r·Z > 0 (C_k: the sum of w up to
- * k, Z: the total); f_k grows with the weights up to k and falls with those after it.
- */
-function decidedIndex(lo: Float64Array, hi: Float64Array, n: number, r: number): number {
-  let zLo = 0
-  let zHi = 0
-  for (let j = 0; j < n; j++) {
-    zLo += lo[j]
-    zHi += hi[j]
+/** Inverse-CDF draw among the candidates not in `maybe` (every one red), in id order. */
+function pickRest(c: Candidates, maybe: readonly number[], max: number, sum: number, rng: Rng): number {
+  for (const j of maybe) inMaybe[j] = 1
+  const target = rng() * sum
+  let acc = 0
+  let last = -1
+  for (let j = 0; j < c.count; j++) {
+    if (inMaybe[j]) continue
+    const w = Math.exp(c.logits[j] - max)
+    if (w <= 0) continue
+    acc += w
+    last = j
+    if (target < acc) break
   }
-  const margin = 1e-9 * zHi
-  let cLo = 0
-  let cHi = 0
-  let lastNo = -1 // every index up to here is certainly not selected
-  for (let k = 0; k < n; k++) {
-    cLo += lo[k]
-    cHi += hi[k]
-    if (cHi * (1 - r) - r * (zLo - cLo) < -margin) lastNo = k
-    if (cLo * (1 - r) - r * (zHi - cHi) > margin) return lastNo === k - 1 ? k : -1
-  }
-  return -1
+  for (const j of maybe) inMaybe[j] = 0
+  return c.ids[last]
 }
 
 /**
