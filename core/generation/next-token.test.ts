@@ -11,9 +11,9 @@ import { deriveWatermarkKey, philoxUniformsForCandidates, splitKey } from '../pr
 import { synthidContextHash, synthidGValuesForCandidates } from '../prf/synthid.ts'
 import { inRandpermPrefix, randperm, torchSeed } from '../prf/torch-mt19937.ts'
 import { seededRng } from '../rng.ts'
-import type { KgwScheme } from '../schemes/kgw.ts'
+import { GUMBEL_CANDIDATES, type KgwScheme } from '../schemes/kgw.ts'
 import { createScheme, getPreset, schemeNames } from '../schemes/registry.ts'
-import { argmax, sampleCategorical, softmax, topIds } from '../schemes/sampling.ts'
+import { argmax, negligibleBelow, sampleCategorical, softmax, topIds } from '../schemes/sampling.ts'
 import { ContextRepetitionTracker, tournamentUpdate } from '../schemes/synthid-core.ts'
 import type { SynthidScheme } from '../schemes/synthid.ts'
 import type { Rng, WatermarkScheme } from '../schemes/types.ts'
@@ -122,20 +122,33 @@ function fullReference(name: string, scheme: WatermarkScheme, params: any, promp
     const biased = Float32Array.from(l)
     const n = history.length
     if (n >= lookback) {
+      const finite = (c: number) => l[c] !== -Infinity
+      let top: number[]
       if (selfSalted) {
         const window = history.slice(n - lookback)
-        const top = topIds(l, params.selfHashCandidates).filter((c) => l[c] !== -Infinity)
+        top = topIds(l, params.selfHashCandidates).filter(finite)
         for (const c of top) {
           const seed = torchSeed(kgw.seedAt([...window, c], lookback))
           if (inRandpermPrefix(seed, V, greenCount, c)) biased[c] += params.delta
         }
-        const t = gumbelMax(biased, top, rng)
-        history.push(t)
-        return t
       } else {
         const perm = randperm(kgw.seedAt(history, n), V)
         for (let i = 0; i < greenCount; i++) biased[perm[i]] += params.delta
+        // Gumbel-max over a window of up to GUMBEL_CANDIDATES, else the inverse-CDF draw.
+        const ids = [...l.keys()].filter(finite)
+        const max = Math.max(...ids.map((v) => l[v]))
+        const reach = negligibleBelow(ids.length, params.delta)
+        const window = ids.filter((v) => l[v] >= max - reach)
+        if (window.length > GUMBEL_CANDIDATES) {
+          const t = sampleCategorical(softmax(biased), rng)
+          history.push(t)
+          return t
+        }
+        top = topIds(l, window.length)
       }
+      const t = gumbelMax(biased, top, rng)
+      history.push(t)
+      return t
     }
     const t = sampleCategorical(softmax(biased), rng)
     history.push(t)
@@ -144,7 +157,7 @@ function fullReference(name: string, scheme: WatermarkScheme, params: any, promp
 }
 
 /**
- * The self-hash draw on the full biased vector: Gumbel-max over the top candidates' keys (one uniform
+ * The KGW draw on the full biased vector: Gumbel-max over the top candidates' keys (one uniform
  * each, in `top` order) and one key for all other finite ids, log Σ e^l + G; if that one wins, an
  * inverse-CDF draw among them in id order.
  */

@@ -190,11 +190,10 @@ export class KgwScheme implements WatermarkScheme {
       flags.fill(0, 0, w.count)
       const n = history.length
       let token: number
-      if (n >= this.lookback && this.selfSalted) token = this.sampleSelfSalted(history, w, rng, flags)
-      else {
-        if (n >= this.lookback) this.greenFlags(this.seeder.seed32(history, n), w, flags)
-        token = sampleSoftmax(w, rng, flags, this.p.delta)
-      }
+      if (n < this.lookback)
+        token = sampleSoftmax(w, rng) // no context yet: nothing to bias
+      else if (this.selfSalted) token = this.sampleSelfSalted(history, w, rng, flags)
+      else token = this.sampleOneSeed(this.seeder.seed32(history, n), w, rng, flags)
       history.push(token)
       return token
     }
@@ -228,22 +227,46 @@ export class KgwScheme implements WatermarkScheme {
     return bitmap
   }
 
-  /** flags[j] = 1 iff candidate j is in the greenlist of one seed (left-hash, MarkLLM). */
-  private greenFlags(seed: number, w: Candidates, flags: Uint8Array): void {
-    const ids = w.ids.subarray(0, w.count)
-    // Without a bitmap this step costs min(one walk per candidate, a tracking pass ≈ 4 walks).
+  /**
+   * Left-hash, MarkLLM: every candidate shares one seed. Up to GUMBEL_CANDIDATES of them (top-k, top-p),
+   * a Gumbel-max draw needs only a few of their flags (≈ 1.6 membership walks per step at γ = 0.5, ≈ 2.5
+   * at γ = 0.25 on brown-lm's top-k 50 rows, where a tracking pass follows all of them). A larger window
+   * (unfiltered sampling) gets every flag at once and the inverse-CDF draw. Which draw runs depends on
+   * the window alone, never on the cache, so the same request always gives the same text.
+   */
+  private sampleOneSeed(seed: number, w: Candidates, rng: Rng, flags: Uint8Array): number {
+    const ids = w.ids
+    // Admission counts a tracking pass's worth (what the step would cost without laziness): a context
+    // that recurs in generation is worth a bitmap soon, which then answers its steps for free.
     const bitmap = this.bitmapFor(seed, Math.min(w.count, TRACKING_PASS_WALKS))
-    if (bitmap) {
-      for (let j = 0; j < w.count; j++) flags[j] = isGreenIn(bitmap, ids[j])
-    } else if (isFastKernel(this.deps.kernel) && w.count <= KERNEL_PER_ID_MAX) {
-      this.deps.kernel.mtGreen(
-        new Uint32Array(w.count).fill(seed),
-        ids,
-        this.vocabSize,
-        this.greenCount,
-        flags,
-      )
-    } else this.deps.kernel.mtGreenOneSeed(seed, ids, this.vocabSize, this.greenCount, flags)
+    if (bitmap) for (let j = 0; j < w.count; j++) flags[j] = isGreenIn(bitmap, ids[j])
+    if (w.count > GUMBEL_CANDIDATES) {
+      if (!bitmap)
+        this.deps.kernel.mtGreenOneSeed(
+          seed,
+          ids.subarray(0, w.count),
+          this.vocabSize,
+          this.greenCount,
+          flags,
+        )
+      return sampleSoftmax(w, rng, flags, this.p.delta)
+    }
+    const resolve = (contenders: number[]) => {
+      if (bitmap) return contenders.length
+      // About 1/γ leaders are walked before one turns out green and wins: past a tracking pass's cost
+      // in walks, one pass settles every contender instead.
+      const all =
+        Math.min(contenders.length, 1 / (this.greenCount / this.vocabSize)) > TRACKING_PASS_COST_WALKS
+      const js = all ? contenders : contenders.slice(0, 1)
+      const out = new Uint8Array(js.length)
+      const at = Int32Array.from(js, (j) => ids[j])
+      if (all) this.deps.kernel.mtGreenOneSeed(seed, at, this.vocabSize, this.greenCount, out)
+      else this.deps.kernel.mtGreen(new Uint32Array(1).fill(seed), at, this.vocabSize, this.greenCount, out)
+      for (let m = 0; m < js.length; m++) flags[js[m]] = out[m]
+      return js.length
+    }
+    const top = topIds(w.logits.subarray(0, w.count), w.count)
+    return sampleGumbelLazy(w, rng, top, resolve, flags, this.p.delta)
   }
 
   /**
@@ -257,31 +280,26 @@ export class KgwScheme implements WatermarkScheme {
     const seeds = new Uint32Array(top.length)
     this.seeder.anchoredSeeds(history, ids, top.length, seeds)
     const slot = new Map(top.map((j, k) => [j, k]))
-    const resolve = (js: number[]) => {
-      // Memo hits first; the misses go to the kernel in one call.
-      const miss: number[] = []
-      for (const j of js) {
-        const k = slot.get(j)!
-        const known = this.memo.get(seeds[k] * this.vocabSize + ids[k])
-        if (known !== undefined) flags[j] = known
-        else miss.push(j)
+    const green = new Uint8Array(1)
+    // The leader's flag: from the memo, else one walk under its own seed.
+    const resolve = ([j]: number[]) => {
+      const k = slot.get(j)!
+      const key = seeds[k] * this.vocabSize + ids[k]
+      const known = this.memo.get(key)
+      if (known !== undefined) flags[j] = known
+      else {
+        this.deps.kernel.mtGreen(
+          seeds.subarray(k, k + 1),
+          ids.subarray(k, k + 1),
+          this.vocabSize,
+          this.greenCount,
+          green,
+        )
+        flags[j] = green[0]
+        if (this.memo.size >= MEMO_MAX) this.memo.clear()
+        if (this.vocabSize <= MEMO_VOCAB_MAX) this.memo.set(key, green[0])
       }
-      if (miss.length === 0) return
-      const ks = miss.map((j) => slot.get(j)!)
-      const green = new Uint8Array(miss.length)
-      this.deps.kernel.mtGreen(
-        Uint32Array.from(ks, (k) => seeds[k]),
-        Int32Array.from(ks, (k) => ids[k]),
-        this.vocabSize,
-        this.greenCount,
-        green,
-      )
-      if (this.memo.size + miss.length > MEMO_MAX) this.memo.clear()
-      for (let m = 0; m < miss.length; m++) {
-        flags[miss[m]] = green[m]
-        const k = ks[m]
-        if (this.vocabSize <= MEMO_VOCAB_MAX) this.memo.set(seeds[k] * this.vocabSize + ids[k], green[m])
-      }
+      return 1
     }
     return sampleGumbelLazy(w, rng, top, resolve, flags, this.p.delta)
   }
@@ -293,8 +311,15 @@ export class KgwScheme implements WatermarkScheme {
  * per step, γV steps: 72–87 µs) — bench/greenlist-tracking.bench.ts.
  */
 const KERNEL_PER_ID_MAX = 2
+/** One-seed generation draws Gumbel-max, resolving flags lazily, over windows of up to this many candidates. */
+export const GUMBEL_CANDIDATES = 64
 /** A tracking pass (or a bitmap) costs about this many membership walks. */
 const TRACKING_PASS_WALKS = 4
+/**
+ * A tracking pass over a few ids costs about this many single-id walks in the WASM kernel (100 vs 50 µs
+ * at γ = 0.25, 199 vs 63 µs at γ = 0.5 at V = 151,936: bench/greenlist-tracking.bench.ts).
+ */
+const TRACKING_PASS_COST_WALKS = 2.5
 /** Bound on the self-hash (seed, token) → green memo (≈ 5 MB). */
 const MEMO_MAX = 1 << 16
 /** seed · V + token stays an exact double (seed < 2^32) up to this vocabulary size. */

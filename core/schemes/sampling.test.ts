@@ -80,40 +80,46 @@ describe('sampleGumbelLazy', () => {
     rng: () => number,
   ) {
     const key = (u: number) => -Math.log(-Math.log(u + 2 ** -54))
-    const keys = maybe.map(
-      (j) => (truth[j] ? Math.fround(Math.fround(logits[j]) + delta) : Math.fround(logits[j])) + key(rng()),
-    )
+    const biased = (j: number) =>
+      truth[j] ? Math.fround(Math.fround(logits[j]) + delta) : Math.fround(logits[j])
+    const keys = maybe.map((j) => biased(j) + key(rng()))
     const rest = logits.map((_, j) => j).filter((j) => !maybe.includes(j))
-    const restMax = Math.max(...rest.map((j) => Math.fround(logits[j])))
-    const restSum = rest.reduce((acc, j) => acc + Math.exp(Math.fround(logits[j]) - restMax), 0)
+    const restMax = Math.max(...rest.map(biased))
+    const restSum = rest.reduce((acc, j) => acc + Math.exp(biased(j) - restMax), 0)
     keys.push(rest.length > 0 ? restMax + Math.log(restSum) + key(rng()) : (rng(), -Infinity))
     const best = keys.indexOf(Math.max(...keys))
     if (best < maybe.length) return 1000 + maybe[best]
     const target = rng() * restSum
     let acc = 0
     for (const j of rest) {
-      acc += Math.exp(Math.fround(logits[j]) - restMax)
+      acc += Math.exp(biased(j) - restMax)
       if (target < acc) return 1000 + j
     }
     return 1000 + rest[rest.length - 1]
   }
 
+  /** `take(n)`: how many of the n contenders each resolve call settles (the leader at least). */
   function lazyGumbel(
     logits: number[],
     truth: Uint8Array,
     maybe: number[],
     delta: number,
     rng: () => number,
+    take: (n: number) => number = () => 1,
   ) {
-    const flags = new Uint8Array(logits.length)
+    // Flags outside `maybe` are known up front; the others only through resolve.
+    const flags = Uint8Array.from(truth)
+    for (const j of maybe) flags[j] = 0
     let resolved = 0
     const token = sampleGumbelLazy(
       candidates(logits),
       rng,
       maybe,
-      (js) => {
-        for (const j of js) flags[j] = truth[j]
-        resolved += js.length
+      (contenders) => {
+        const k = take(contenders.length)
+        for (const j of contenders.slice(0, k)) flags[j] = truth[j]
+        resolved += k
+        return k
       },
       flags,
       delta,
@@ -132,13 +138,18 @@ describe('sampleGumbelLazy', () => {
         c % 7 === 0 ? Math.floor(rng() * 3) : 8 - 1.5 * Math.log(1 + rng() * n) + (rng() - 0.5),
       )
       const maybe = topIds(logits, c % 13 === 0 ? n : Math.min(n, c % 11 === 0 ? 0 : 41))
+      // Self-hash: only `maybe` can be green; one-seed (every 3rd case): the rest's flags are known.
       const truth = new Uint8Array(n)
-      for (const j of maybe) truth[j] = rng() < 0.25 ? 1 : 0
+      for (let j = 0; j < n; j++) if (c % 3 === 0 || maybe.includes(j)) truth[j] = rng() < 0.25 ? 1 : 0
       const delta = [0, 0.5, 2, 2, 5][c % 5]
       const seed = 1000 + c
-      const lazy = lazyGumbel(logits, truth, maybe, delta, seededRng(seed))
+      // Contenders settled per call: the leader, all of them, or a random prefix.
+      const take = [() => 1, (k: number) => k, (k: number) => 1 + Math.floor(rng() * k)][
+        c % 4 === 0 ? 1 : c % 4 === 1 ? 2 : 0
+      ]
+      const lazy = lazyGumbel(logits, truth, maybe, delta, seededRng(seed), take)
       expect(lazy.token, `case ${c}`).toBe(eagerGumbel(logits, truth, maybe, delta, seededRng(seed)))
-      if (maybe.length === Math.min(n, 41) && n >= 20 && delta === 2) {
+      if (c % 4 > 1 && maybe.length === Math.min(n, 41) && n >= 20 && delta === 2) {
         resolved += lazy.resolved
         steps++
       }

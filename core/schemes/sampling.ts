@@ -205,12 +205,14 @@ function gumbel(u: number): number {
 }
 
 /**
- * A draw from softmax(l_j + δ·green_j) over the candidates when only those in `maybe` (indices into c,
- * largest logit first) can be green and each flag is costly: `resolve(js)` sets green[j] for the listed
- * ones (a greenlist membership walk each). Gumbel-max: candidate k of `maybe` has key l + G_k if red,
- * f32(l + δ) + G_k if green (the biased logit a Float32Array holds); every other candidate is red, so
- * together they enter as one key LSE(their logits) + G — the largest of their perturbed logits has that
- * law, and which of them attains it is independent of it, so one inverse-CDF draw over them picks it.
+ * A draw from softmax(l_j + δ·green_j) over the candidates when the flags of those in `maybe` (indices
+ * into c, largest logit first) are costly to find. `resolve(contenders)` gets the unresolved candidates
+ * that can still win, the leader first, sets green[j] for a prefix of them (at least the leader: a
+ * membership walk each, or one pass for all) and returns its length. Gumbel-max: candidate k of `maybe` has key l + G_k if red,
+ * f32(l + δ) + G_k if green (the biased logit a Float32Array holds); every other candidate's flag must
+ * already be in green[] (all 0 for self-hash: only its top candidates are ever biased), and together they
+ * enter as one key LSE(their biased logits) + G — the largest of their perturbed logits has that law,
+ * and which of them attains it is independent of it, so one inverse-CDF draw over them picks it.
  * The key with the largest upper bound is resolved first, and only until one key is certainly the
  * largest (a leader whose red key beats every other bound wins unresolved): about 2.5 walks per step on
  * brown-lm's top-k 50 rows, where an inverse-CDF draw in id order needed about 30. The token is the
@@ -222,7 +224,7 @@ export function sampleGumbelLazy(
   c: Candidates,
   rng: Rng,
   maybe: readonly number[],
-  resolve: (js: number[]) => void,
+  resolve: (contenders: number[]) => number,
   green: Uint8Array,
   delta: number,
 ): number {
@@ -242,12 +244,17 @@ export function sampleGumbelLazy(
     hi[k] = Math.fround(c.logits[j] + delta) + g
     inMaybe[j] = 1
   }
-  // The rest: log Σ e^l over the candidates that cannot be green.
+  // The rest, flags known: log Σ e^b over their biased logits (maybe's entries −∞ here).
+  if (weights.length < n) weights = new Float64Array(Math.max(n, 2 * weights.length))
+  const b = weights
   let restMax = -Infinity
-  for (let j = 0; j < n; j++) if (!inMaybe[j] && c.logits[j] > restMax) restMax = c.logits[j]
+  for (let j = 0; j < n; j++) {
+    const x = inMaybe[j] ? -Infinity : green[j] ? Math.fround(c.logits[j] + delta) : c.logits[j]
+    b[j] = x
+    if (x > restMax) restMax = x
+  }
   let restSum = 0
-  if (restMax > -Infinity)
-    for (let j = 0; j < n; j++) if (!inMaybe[j]) restSum += Math.exp(c.logits[j] - restMax)
+  if (restMax > -Infinity) for (let j = 0; j < n; j++) restSum += Math.exp(b[j] - restMax)
   const g = gumbel(rng())
   lo[m] = hi[m] = restMax > -Infinity ? restMax + Math.log(restSum) + g : -Infinity
   for (const j of maybe) inMaybe[j] = 0
@@ -256,34 +263,44 @@ export function sampleGumbelLazy(
   for (;;) {
     let a = 0
     for (let k = 1; k <= m; k++) if (hi[k] > hi[a]) a = k
-    if (a === m || !open[a]) return a < m ? c.ids[maybe[a]] : pickRest(c, maybe, restMax, restSum, rng)
+    if (a === m || !open[a]) return a < m ? c.ids[maybe[a]] : pickRest(c, b, restMax, restSum, rng)
     // Leader unresolved: it wins as it stands if even its red key beats every other upper bound.
     let wins = true
     for (let k = 0; k <= m && wins; k++) if (k !== a && !(lo[a] > hi[k])) wins = false
     if (wins) return c.ids[maybe[a]]
-    const j = maybe[a]
-    resolve([j])
-    open[a] = 0
-    if (green[j]) lo[a] = hi[a]
-    else hi[a] = lo[a]
+    // The unresolved candidates that can still win, leader first; the caller resolves a prefix.
+    let maxLo = lo[m]
+    for (let k = 0; k < m; k++) if (lo[k] > maxLo) maxLo = lo[k]
+    const contenders = [maybe[a]]
+    const slots = [a]
+    for (let k = 0; k < m; k++) {
+      if (k !== a && open[k] && hi[k] > maxLo) {
+        contenders.push(maybe[k])
+        slots.push(k)
+      }
+    }
+    const done = resolve(contenders)
+    for (let i = 0; i < Math.max(1, Math.min(done, slots.length)); i++) {
+      const k = slots[i]
+      open[k] = 0
+      if (green[maybe[k]]) lo[k] = hi[k]
+      else hi[k] = lo[k]
+    }
   }
 }
 
-/** Inverse-CDF draw among the candidates not in `maybe` (every one red), in id order. */
-function pickRest(c: Candidates, maybe: readonly number[], max: number, sum: number, rng: Rng): number {
-  for (const j of maybe) inMaybe[j] = 1
+/** Inverse-CDF draw among the rest, in id order: `b` holds their biased logits (−∞ for the others). */
+function pickRest(c: Candidates, b: Float64Array, max: number, sum: number, rng: Rng): number {
   const target = rng() * sum
   let acc = 0
   let last = -1
   for (let j = 0; j < c.count; j++) {
-    if (inMaybe[j]) continue
-    const w = Math.exp(c.logits[j] - max)
+    const w = Math.exp(b[j] - max)
     if (w <= 0) continue
     acc += w
     last = j
     if (target < acc) break
   }
-  for (const j of maybe) inMaybe[j] = 0
   return c.ids[last]
 }
 
