@@ -394,6 +394,20 @@ describe('synthidGValues parity', () => {
       jsKernel.synthidGValues(tokens, contextLen, keys, variant, a)
       wasm.synthidGValues(tokens, contextLen, keys, variant, b)
       expect(b, `case ${c} ${variant} depth ${depth}`).toEqual(a)
+      // Every stride-th position: the same rows as stride 1, and nothing written past them.
+      const stride = 2 + (c % 5)
+      const strided = n > contextLen ? Math.floor((n - contextLen - 1) / stride) + 1 : 0
+      const s = new Uint8Array(strided * depth + 3).fill(7)
+      wasm.synthidGValues(tokens, contextLen, keys, variant, s, stride)
+      for (let k = 0; k < strided; k++) {
+        expect(s.subarray(k * depth, (k + 1) * depth)).toEqual(
+          a.subarray(k * stride * depth, (k * stride + 1) * depth),
+        )
+      }
+      expect(Array.from(s.subarray(strided * depth))).toEqual([7, 7, 7])
+      const js = new Uint8Array(strided * depth + 3).fill(7)
+      jsKernel.synthidGValues(tokens, contextLen, keys, variant, js, stride)
+      expect(js).toEqual(s)
     }
   })
 

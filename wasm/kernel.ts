@@ -55,6 +55,7 @@ interface KernelExports {
     depth: number,
     variant: number,
     out: number,
+    stride: number,
   ): number
 }
 
@@ -220,11 +221,13 @@ export async function createWasmKernel(module: WebAssembly.Module): Promise<Scor
       out.set(new Uint32Array(memory.buffer, pBits, words))
     },
 
-    synthidGValues(tokens, contextLen, keys, variant: SynthidVariant, out) {
+    synthidGValues(tokens, contextLen, keys, variant: SynthidVariant, out, stride = 1) {
       const n = tokens.length
       checkCount('contextLen', contextLen)
+      if (!(Number.isInteger(stride) && stride >= 1))
+        throw new RangeError(`wasm kernel: bad stride ${stride}`)
       const depth = keys.length
-      const rows = Math.max(0, n - contextLen)
+      const rows = n > contextLen ? Math.floor((n - contextLen - 1) / stride) + 1 : 0
       checkOut(out, rows * depth)
       if (rows === 0) return
       for (const k of keys) {
@@ -239,7 +242,16 @@ export async function createWasmKernel(module: WebAssembly.Module): Promise<Scor
       const kv = new BigInt64Array(memory.buffer, pKeys, depth + 1)
       kv[0] = variant === 'table' ? 1n : synthidIv2025(keys)
       for (let l = 0; l < depth; l++) kv[l + 1] = BigInt(keys[l])
-      const bad = x.synthidGValues(pTok, n, contextLen, pKeys, depth, variant === 'table' ? 0 : 1, pOut)
+      const bad = x.synthidGValues(
+        pTok,
+        n,
+        contextLen,
+        pKeys,
+        depth,
+        variant === 'table' ? 0 : 1,
+        pOut,
+        stride,
+      )
       if (bad >= 0) throw new RangeError(`synthid: bad token id ${tokens[bad]}`)
       out.set(new Uint8Array(memory.buffer, pOut, rows * depth))
     },

@@ -64,11 +64,11 @@ export const jsKernel: ScoringKernel = {
     trackerFor(vocab, greenCount).bitmap(seed, out)
   },
 
-  synthidGValues(tokens, contextLen, keys, variant: SynthidVariant, out) {
+  synthidGValues(tokens, contextLen, keys, variant: SynthidVariant, out, stride = 1) {
     const depth = keys.length
-    for (let i = contextLen; i < tokens.length; i++) {
+    for (let i = contextLen, r = 0; i < tokens.length; i += stride, r++) {
       const g = synthidGValues(variant, keys, Array.from(tokens.subarray(i - contextLen, i + 1)))
-      out.set(g, (i - contextLen) * depth)
+      out.set(g, r * depth)
     }
   },
 }

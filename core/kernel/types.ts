@@ -27,8 +27,9 @@ export interface ScoringKernel {
    */
   mtGreenBitmap(seed: number, vocab: number, greenCount: number, out: Uint32Array): void
   /**
-   * SynthID g-values for every position i ≥ contextLen (n-gram = tokens[i−contextLen .. i]):
-   * out[(i − contextLen)·depth + l] for layer l, depth = keys.length.
+   * SynthID g-values for every `stride`-th position i = contextLen + r·stride < tokens.length (n-gram =
+   * tokens[i−contextLen .. i]): out[r·depth + l] for layer l, depth = keys.length. Stride 1 scores a
+   * text; stride contextLen + 1 scores candidates laid out as [context, candidate] blocks.
    */
   synthidGValues(
     tokens: Int32Array,
@@ -36,5 +37,6 @@ export interface ScoringKernel {
     keys: readonly number[],
     variant: SynthidVariant,
     out: Uint8Array,
+    stride?: number,
   ): void
 }

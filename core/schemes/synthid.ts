@@ -129,9 +129,8 @@ export class SynthidScheme implements WatermarkScheme {
   readonly pValueThreshold: number
   readonly keys: readonly number[]
   private readonly p: z.output<typeof synthidParamsSchema>
-  /** Kernel scratch for generation: candidate n-grams and their g rows. */
+  /** Kernel scratch for generation: the candidates' n-grams. */
   private seq = new Int32Array(0)
-  private rows = new Uint8Array(0)
 
   constructor(
     readonly name: string,
@@ -259,15 +258,12 @@ export class SynthidScheme implements WatermarkScheme {
       synthidGValuesForTokens(this.p.hash, this.keys, context, ids, out)
       return
     }
-    // The kernel scores n-grams of a sequence: lay out [context, candidate] per candidate and keep the
-    // rows that end on a candidate (every ngramLen-th), in chunks so the scratch stays small.
+    // The kernel scores n-grams of a sequence: lay out [context, candidate] per candidate and score
+    // every ngramLen-th position (each candidate's), in chunks so the scratch stays small.
     const stride = this.p.ngramLen
     const depth = this.depth
     const chunk = Math.min(KERNEL_CHUNK, ids.length)
-    if (this.seq.length < chunk * stride) {
-      this.seq = new Int32Array(chunk * stride)
-      this.rows = new Uint8Array(chunk * stride * depth)
-    }
+    if (this.seq.length < chunk * stride) this.seq = new Int32Array(chunk * stride)
     for (let at = 0; at < ids.length; at += chunk) {
       const m = Math.min(chunk, ids.length - at)
       for (let j = 0; j < m; j++) {
@@ -279,11 +275,9 @@ export class SynthidScheme implements WatermarkScheme {
         stride - 1,
         this.keys,
         this.p.hash,
-        this.rows,
+        out.subarray(at * depth, (at + m) * depth),
+        stride,
       )
-      for (let j = 0; j < m; j++) {
-        out.set(this.rows.subarray(j * stride * depth, (j * stride + 1) * depth), (at + j) * depth)
-      }
     }
   }
 }

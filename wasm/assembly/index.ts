@@ -812,10 +812,11 @@ const MULT_LO: u32 = 0x4c957f2d
 
 /**
  * keys: [h0, key_0 .. key_{depth−1}] as i64. variant 0 = table (h0 = 1, g = table[hash & 0xffff]),
- * 1 = 2025 (12 rounds of k = ((k + 1)·MULT + 1) >> 5, g = bit 30).
+ * 1 = 2025 (12 rounds of k = ((k + 1)·MULT + 1) >> 5, g = bit 30). One row per `stride`-th position
+ * from contextLen (stride contextLen + 1: candidates laid out as [context, candidate] blocks).
  * Returns the index of the first negative token (the reference rejects them), or −1.
  */
-export function synthidGValues(tokens: usize, n: i32, contextLen: i32, keys: usize, depth: i32, variant: i32, out: usize): i32 {
+export function synthidGValues(tokens: usize, n: i32, contextLen: i32, keys: usize, depth: i32, variant: i32, out: usize, stride: i32): i32 {
   if (n <= contextLen) return -1
   for (let i = 0; i < n; i++) {
     if (load<i32>(tokens + (<usize>i << 2)) < 0) return i
@@ -824,7 +825,7 @@ export function synthidGValues(tokens: usize, n: i32, contextLen: i32, keys: usi
   let o = out
   if (variant == 0) {
     // Only the low 16 bits are used, and low bits of a product depend only on low bits: i32 suffices.
-    for (let i = contextLen; i < n; i++) {
+    for (let i = contextLen; i < n; i += stride) {
       let h: u32 = 1
       let p = tokens + (<usize>(i - contextLen) << 2)
       for (let j = 0; j <= contextLen; j++) {
@@ -841,7 +842,7 @@ export function synthidGValues(tokens: usize, n: i32, contextLen: i32, keys: usi
   }
   const h0 = load<i64>(keys)
   const C1 = MULT + 1
-  for (let i = contextLen; i < n; i++) {
+  for (let i = contextLen; i < n; i += stride) {
     let h = h0
     let p = tokens + (<usize>(i - contextLen) << 2)
     for (let j = 0; j <= contextLen; j++) {
