@@ -216,10 +216,19 @@ export class KgwScheme implements WatermarkScheme {
    * undefined while it is not worth one.
    */
   private bitmapFor(seed: number, walks: number): Uint32Array | undefined {
+    return this.cachedBitmap(seed) ?? this.admit(seed, walks)
+  }
+
+  private cachedBitmap(seed: number): Uint32Array | undefined {
     const cache = this.greenlists
     if (!cache || this.greenCount <= 0 || this.greenCount >= this.vocabSize) return undefined
-    const cached = cache.get(this.vocabSize, this.greenCount, seed)
-    if (cached) return cached
+    return cache.get(this.vocabSize, this.greenCount, seed)
+  }
+
+  /** Counts `walks` spent on an uncached seed; builds and caches its bitmap once that earns one. */
+  private admit(seed: number, walks: number): Uint32Array | undefined {
+    const cache = this.greenlists
+    if (!cache || this.greenCount <= 0 || this.greenCount >= this.vocabSize) return undefined
     if (!cache.recurring(this.vocabSize, this.greenCount, seed, walks)) return undefined
     const bitmap = new Uint32Array(Math.ceil(this.vocabSize / 32))
     this.deps.kernel.mtGreenBitmap(seed, this.vocabSize, this.greenCount, bitmap)
@@ -231,17 +240,16 @@ export class KgwScheme implements WatermarkScheme {
    * Left-hash, MarkLLM: every candidate shares one seed. Up to GUMBEL_CANDIDATES of them (top-k, top-p),
    * a Gumbel-max draw needs only a few of their flags (≈ 1.6 membership walks per step at γ = 0.5, ≈ 2.5
    * at γ = 0.25 on brown-lm's top-k 50 rows, where a tracking pass follows all of them). A larger window
-   * (unfiltered sampling) gets every flag at once and the inverse-CDF draw. Which draw runs depends on
+   * (unfiltered sampling) gets every flag at once and the inverse-CDF draw; a cached greenlist answers
+   * either. Which draw runs depends on
    * the window alone, never on the cache, so the same request always gives the same text.
    */
   private sampleOneSeed(seed: number, w: Candidates, rng: Rng, flags: Uint8Array): number {
     const ids = w.ids
-    // Admission counts a tracking pass's worth (what the step would cost without laziness): a context
-    // that recurs in generation is worth a bitmap soon, which then answers its steps for free.
-    const bitmap = this.bitmapFor(seed, Math.min(w.count, TRACKING_PASS_WALKS))
-    if (bitmap) for (let j = 0; j < w.count; j++) flags[j] = isGreenIn(bitmap, ids[j])
     if (w.count > GUMBEL_CANDIDATES) {
-      if (!bitmap)
+      const bitmap = this.bitmapFor(seed, TRACKING_PASS_WALKS)
+      if (bitmap) for (let j = 0; j < w.count; j++) flags[j] = isGreenIn(bitmap, ids[j])
+      else
         this.deps.kernel.mtGreenOneSeed(
           seed,
           ids.subarray(0, w.count),
@@ -251,22 +259,30 @@ export class KgwScheme implements WatermarkScheme {
         )
       return sampleSoftmax(w, rng, flags, this.p.delta)
     }
-    const resolve = (contenders: number[]) => {
+    const bitmap = this.cachedBitmap(seed)
+    if (bitmap) for (let j = 0; j < w.count; j++) flags[j] = isGreenIn(bitmap, ids[j])
+    const top = topIds(w.logits.subarray(0, w.count), w.count)
+    let walks = 0
+    const resolve = (contenders: readonly number[]) => {
       if (bitmap) return contenders.length
       // About 1/γ leaders are walked before one turns out green and wins: past a tracking pass's cost
       // in walks, one pass settles every contender instead.
       const all =
         Math.min(contenders.length, 1 / (this.greenCount / this.vocabSize)) > TRACKING_PASS_COST_WALKS
-      const js = all ? contenders : contenders.slice(0, 1)
+      const js = all ? contenders.map((k) => top[k]) : [top[contenders[0]]]
       const out = new Uint8Array(js.length)
-      const at = Int32Array.from(js, (j) => ids[j])
+      const at = new Int32Array(js.length)
+      for (let m = 0; m < js.length; m++) at[m] = ids[js[m]]
       if (all) this.deps.kernel.mtGreenOneSeed(seed, at, this.vocabSize, this.greenCount, out)
-      else this.deps.kernel.mtGreen(new Uint32Array(1).fill(seed), at, this.vocabSize, this.greenCount, out)
+      else this.deps.kernel.mtGreen(Uint32Array.of(seed), at, this.vocabSize, this.greenCount, out)
       for (let m = 0; m < js.length; m++) flags[js[m]] = out[m]
+      walks += all ? TRACKING_PASS_COST_WALKS : 1
       return js.length
     }
-    const top = topIds(w.logits.subarray(0, w.count), w.count)
-    return sampleGumbelLazy(w, rng, top, resolve, flags, this.p.delta)
+    const token = sampleGumbelLazy(w, rng, top, resolve, flags, this.p.delta)
+    // The walks this seed actually cost count toward its bitmap (built for its next steps).
+    if (walks > 0) this.admit(seed, walks)
+    return token
   }
 
   /**
@@ -276,18 +292,16 @@ export class KgwScheme implements WatermarkScheme {
    */
   private sampleSelfSalted(history: readonly number[], w: Candidates, rng: Rng, flags: Uint8Array): number {
     const top = topIds(w.logits.subarray(0, w.count), this.p.selfHashCandidates)
-    const ids = Int32Array.from(top, (j) => w.ids[j])
+    const ids = new Int32Array(top.length)
+    for (let k = 0; k < top.length; k++) ids[k] = w.ids[top[k]]
     const seeds = new Uint32Array(top.length)
     this.seeder.anchoredSeeds(history, ids, top.length, seeds)
-    const slot = new Map(top.map((j, k) => [j, k]))
     const green = new Uint8Array(1)
     // The leader's flag: from the memo, else one walk under its own seed.
-    const resolve = ([j]: number[]) => {
-      const k = slot.get(j)!
+    const resolve = ([k]: readonly number[]) => {
       const key = seeds[k] * this.vocabSize + ids[k]
-      const known = this.memo.get(key)
-      if (known !== undefined) flags[j] = known
-      else {
+      let g = this.memo.get(key)
+      if (g === undefined) {
         this.deps.kernel.mtGreen(
           seeds.subarray(k, k + 1),
           ids.subarray(k, k + 1),
@@ -295,10 +309,11 @@ export class KgwScheme implements WatermarkScheme {
           this.greenCount,
           green,
         )
-        flags[j] = green[0]
+        g = green[0]
         if (this.memo.size >= MEMO_MAX) this.memo.clear()
-        if (this.vocabSize <= MEMO_VOCAB_MAX) this.memo.set(key, green[0])
+        if (this.vocabSize <= MEMO_VOCAB_MAX) this.memo.set(key, g)
       }
+      flags[top[k]] = g
       return 1
     }
     return sampleGumbelLazy(w, rng, top, resolve, flags, this.p.delta)

@@ -15,8 +15,10 @@ import {
 describe('sampling helpers', () => {
   it('topIds equals a full stable sort', () => {
     const rng = seededRng(9)
-    for (let t = 0; t < 50; t++) {
-      const logits = Array.from({ length: 300 }, () => Math.floor(rng() * 20)) // many ties
+    for (let t = 0; t < 100; t++) {
+      // long lists (insertion into the top k) and short ones (a top-k window: sorted whole)
+      const n = t % 2 === 0 ? 300 : 1 + Math.floor(rng() * 80)
+      const logits = Array.from({ length: n }, () => Math.floor(rng() * 20)) // many ties
       const k = 1 + Math.floor(rng() * 60)
       const sorted = logits.map((_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b)
       expect(topIds(logits, k)).toEqual(sorted.slice(0, k))
@@ -117,7 +119,7 @@ describe('sampleGumbelLazy', () => {
       maybe,
       (contenders) => {
         const k = take(contenders.length)
-        for (const j of contenders.slice(0, k)) flags[j] = truth[j]
+        for (const at of contenders.slice(0, k)) flags[maybe[at]] = truth[maybe[at]]
         resolved += k
         return k
       },

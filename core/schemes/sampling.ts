@@ -43,9 +43,23 @@ export function argmax(values: ArrayLike<number>): number {
 
 /** The k candidate ids with the largest logits, by descending logit (lower id first on ties). */
 export function topIds(logits: ArrayLike<number>, k: number): number[] {
+  const n = logits.length
+  // A large share of a short list (a top-k window): insertion-sort all of it (ids ascending, moved
+  // only past strictly smaller logits, so ties keep the lower id first).
+  if (4 * k >= n) {
+    const all = new Array<number>(n)
+    for (let i = 0; i < n; i++) {
+      const v = logits[i]
+      let j = i
+      for (; j > 0 && v > logits[all[j - 1]]; j--) all[j] = all[j - 1]
+      all[j] = i
+    }
+    all.length = Math.min(k, n)
+    return all
+  }
   // Insertion into a k-long sorted list: O(V) for the common case, no full sort of the vocabulary.
   const ids: number[] = []
-  for (let i = 0; i < logits.length; i++) {
+  for (let i = 0; i < n; i++) {
     const v = logits[i]
     if (ids.length === k && !(v > logits[ids[k - 1]])) continue
     let j = ids.length < k ? ids.length : k - 1
@@ -207,8 +221,8 @@ function gumbel(u: number): number {
 /**
  * A draw from softmax(l_j + δ·green_j) over the candidates when the flags of those in `maybe` (indices
  * into c, largest logit first) are costly to find. `resolve(contenders)` gets the unresolved candidates
- * that can still win, the leader first, sets green[j] for a prefix of them (at least the leader: a
- * membership walk each, or one pass for all) and returns its length. Gumbel-max: candidate k of `maybe` has key l + G_k if red,
+ * that can still win as positions k in `maybe`, the leader first; it sets green[maybe[k]] for a prefix
+ * of them (at least the leader: a membership walk each, or one pass for all) and returns its length. Gumbel-max: candidate k of `maybe` has key l + G_k if red,
  * f32(l + δ) + G_k if green (the biased logit a Float32Array holds); every other candidate's flag must
  * already be in green[] (all 0 for self-hash: only its top candidates are ever biased), and together they
  * enter as one key LSE(their biased logits) + G — the largest of their perturbed logits has that law,
@@ -224,7 +238,7 @@ export function sampleGumbelLazy(
   c: Candidates,
   rng: Rng,
   maybe: readonly number[],
-  resolve: (contenders: number[]) => number,
+  resolve: (contenders: readonly number[]) => number,
   green: Uint8Array,
   delta: number,
 ): number {
@@ -271,17 +285,11 @@ export function sampleGumbelLazy(
     // The unresolved candidates that can still win, leader first; the caller resolves a prefix.
     let maxLo = lo[m]
     for (let k = 0; k < m; k++) if (lo[k] > maxLo) maxLo = lo[k]
-    const contenders = [maybe[a]]
-    const slots = [a]
-    for (let k = 0; k < m; k++) {
-      if (k !== a && open[k] && hi[k] > maxLo) {
-        contenders.push(maybe[k])
-        slots.push(k)
-      }
-    }
+    const contenders = [a]
+    for (let k = 0; k < m; k++) if (k !== a && open[k] && hi[k] > maxLo) contenders.push(k)
     const done = resolve(contenders)
-    for (let i = 0; i < Math.max(1, Math.min(done, slots.length)); i++) {
-      const k = slots[i]
+    for (let i = 0; i < Math.max(1, Math.min(done, contenders.length)); i++) {
+      const k = contenders[i]
       open[k] = 0
       if (green[maybe[k]]) lo[k] = hi[k]
       else hi[k] = lo[k]
