@@ -83,7 +83,7 @@ function perCall(step: (i: number) => void): number {
 }
 
 /** A private copy of a filtered candidate list (filterCandidates reuses its buffer). */
-function copyOf(c: Candidates): Candidates {
+export function copyOf(c: Candidates): Candidates {
   return { ids: c.ids.slice(0, c.count), logits: c.logits.slice(0, c.count), count: c.count }
 }
 
