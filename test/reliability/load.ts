@@ -164,6 +164,10 @@ export async function startLoadTarget(): Promise<LoadTarget> {
         await new Promise((r) => setTimeout(r, 1000))
         await call(app, 'GET', '/health')
       }
+      // Say where unwritten rows are: parked (later requests write them) or dropped by a full buffer.
+      console.error(
+        `settle: ${auditBuffer.size} audit rows still parked after 60 write-back attempts, ${auditBuffer.dropped} dropped`,
+      )
     },
     async close() {
       await new Promise<void>((r) => server.close(() => r()))
