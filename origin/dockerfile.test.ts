@@ -50,4 +50,13 @@ describe('origin/Dockerfile', () => {
     // The WASM kernel and the model folders' tokenizer files are build outputs, made in the build stage.
     expect(dockerfile).toMatch(/RUN npm run build:wasm && npm run build:models/)
   })
+
+  it('runs as a user the runtime stage creates (the CUDA base image has no "node" user)', () => {
+    const user = /^USER (\S+)$/m.exec(runtime)?.[1]
+    expect(user).toBeDefined()
+    const created = runtime.indexOf(`useradd`)
+    expect(created).toBeGreaterThan(-1)
+    expect(runtime.slice(created).split('\n')[0]).toMatch(new RegExp(`\\s${user}$`))
+    expect(created).toBeLessThan(runtime.indexOf(`USER ${user}`))
+  })
 })
