@@ -241,8 +241,8 @@ export class KgwScheme implements WatermarkScheme {
    * a Gumbel-max draw needs only a few of their flags (≈ 1.6 membership walks per step at γ = 0.5, ≈ 2.5
    * at γ = 0.25 on brown-lm's top-k 50 rows, where a tracking pass follows all of them). A larger window
    * (unfiltered sampling) gets every flag at once and the inverse-CDF draw; a cached greenlist answers
-   * either. Which draw runs depends on
-   * the window alone, never on the cache, so the same request always gives the same text.
+   * either. Which draw runs depends on the window alone, never on the cache, so the same request always
+   * gives the same text.
    */
   private sampleOneSeed(seed: number, w: Candidates, rng: Rng, flags: Uint8Array): number {
     const ids = w.ids

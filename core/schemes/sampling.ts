@@ -222,17 +222,17 @@ function gumbel(u: number): number {
  * A draw from softmax(l_j + δ·green_j) over the candidates when the flags of those in `maybe` (indices
  * into c, largest logit first) are costly to find. `resolve(contenders)` gets the unresolved candidates
  * that can still win as positions k in `maybe`, the leader first; it sets green[maybe[k]] for a prefix
- * of them (at least the leader: a membership walk each, or one pass for all) and returns its length. Gumbel-max: candidate k of `maybe` has key l + G_k if red,
- * f32(l + δ) + G_k if green (the biased logit a Float32Array holds); every other candidate's flag must
- * already be in green[] (all 0 for self-hash: only its top candidates are ever biased), and together they
- * enter as one key LSE(their biased logits) + G — the largest of their perturbed logits has that law,
- * and which of them attains it is independent of it, so one inverse-CDF draw over them picks it.
+ * of them (at least the leader: a membership walk each, or one pass for all) and returns its length.
+ * Gumbel-max: candidate k of `maybe` has key l + G_k if red, f32(l + δ) + G_k if green (the biased
+ * logit a Float32Array holds); every other candidate's flag must already be in green[] (all 0 for
+ * self-hash: only its top candidates are ever biased), and together they enter as one key
+ * LSE(their biased logits) + G — the largest of their perturbed logits has that law, and which of them
+ * attains it is independent of it, so one inverse-CDF draw over them picks it.
  * The key with the largest upper bound is resolved first, and only until one key is certainly the
- * largest (a leader whose red key beats every other bound wins unresolved): about 2.5 walks per step on
- * brown-lm's top-k 50 rows, where an inverse-CDF draw in id order needed about 30. The token is the
- * argmax of the keys with every flag known (ties to the earlier key, `maybe` before the rest), so it
- * does not depend on which flags were resolved. Uniforms drawn: |maybe| + 1, then one more if the rest
- * wins.
+ * largest (a leader whose red key beats every other bound wins unresolved): ≈ 2.3 walks per step on
+ * brown-lm's top-k 50 rows, where an inverse-CDF draw in id order needed ≈ 31. The token is the argmax
+ * of the keys with every flag known (ties to the earlier key, `maybe` before the rest), so it does not
+ * depend on which flags were resolved. Uniforms drawn: |maybe| + 1, then one more if the rest wins.
  */
 export function sampleGumbelLazy(
   c: Candidates,
