@@ -439,7 +439,8 @@ export function mtDivTable(table: usize, cap: i32, vocab: u32, count: i32): void
     v128.and(i32x4.ge_u(t, dv), i32x4.eq(v128.and(x, v128.load(qp + 2 * cb)), i32x4.splat(0))),
     i32x4.le_u(i32x4.mul(x, v128.load(qp)), v128.load(qp + cb)),
   )
-  if (!v128.any_true(v128.or(hit, i32x4.eq(dv, i32x4.splat(0))))) return d - 4
+  // d < 4: the token's own position comes up in these four steps (it moves): the scalar path handles it.
+  if (d >= 4 && !v128.any_true(hit)) return d - 4
   let e = stepScalar(<u32>i32x4.extract_lane(t, 0), d, i, vocab, qp, cb)
   if (e == GREEN) return GREEN
   e = stepScalar(<u32>i32x4.extract_lane(t, 1), e, i + 1, vocab, qp + 4, cb)
