@@ -328,6 +328,13 @@ describe('(b) PostgreSQL unreachable', () => {
     await settled() // every write has used up its retries
     expect(await counts()).toEqual(before) // nothing could be written…
     expect(auditBuffer.size).toBe(N + 3 + generations) // …and nothing was dropped
+    // /health says what this isolate owes the database (an operator's and a drain's view of it).
+    expect((await call(app, 'GET', '/health')).body.audit).toEqual({
+      writing: 0,
+      parked: N + 3 + generations,
+      dropped: 0,
+    })
+    await settled() // that request's write-back attempt has failed too
 
     // Recovery: the next request writes the parked rows back.
     await fx.startProxy()
@@ -336,6 +343,7 @@ describe('(b) PostgreSQL unreachable', () => {
     await settled()
     expect(auditBuffer.size).toBe(0)
     expect(auditBuffer.dropped).toBe(0)
+    expect((await call(app, 'GET', '/health')).body.audit).toEqual({ writing: 0, parked: 0, dropped: 0 })
     const after = await counts()
     // Every row of the outage, once: 0 lost, no duplicates.
     expect(after.detections).toBe(before.detections + N + 3)

@@ -504,7 +504,8 @@ export function createApp(deps: AppDeps) {
     )
     const degraded = Object.values(checks).some((x) => x.status === 'down')
     return c.json(
-      { status: canDetect ? (degraded ? 'degraded' : 'ok') : 'down', checks },
+      // audit: this isolate's audit rows not yet in the database (audit-buffer.ts), for drains and outages.
+      { status: canDetect ? (degraded ? 'degraded' : 'ok') : 'down', checks, audit: auditBuffer.state },
       canDetect ? 200 : 503,
     )
   })

@@ -1,6 +1,6 @@
 // Group writes of audit rows: rows within groupMs share the first row's store (one connection), the
 // opener's write holds them all, and a database outage parks the whole group for the write-back.
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { type AuditRow, AuditBuffer } from './audit-buffer.ts'
 import { DatabaseUnavailableError } from './db-availability.ts'
 import type { DetectionRecord, Store } from './store.ts'
@@ -82,5 +82,64 @@ describe('AuditBuffer group writes', () => {
     expect(a.inserted).toEqual(['a:dt_1'])
     await buffer.write(b.store, row('dt_2'))
     expect(b.inserted).toEqual(['b:dt_2'])
+  })
+
+  it('state counts rows under way until they are written, parked or refused', async () => {
+    const buffer = new AuditBuffer({ groupMs: 20, attempts: 2 })
+    const a = recordingStore('a')
+    const opened = buffer.write(a.store, row('dt_1'))
+    await buffer.write(a.store, row('dt_2')) // joined: resolves at once, still owed
+    expect(buffer.state).toEqual({ writing: 2, parked: 0, dropped: 0 })
+    await opened
+    expect(buffer.state).toEqual({ writing: 0, parked: 0, dropped: 0 })
+
+    // Retries count as under way; an unavailable database parks the row (written later).
+    let failures = 0
+    const down = recordingStore('down', () => {
+      failures++
+      return new DatabaseUnavailableError('connection refused')
+    })
+    const parked = buffer.write(down.store, row('dt_3'))
+    void buffer.write(down.store, row('dt_4'))
+    await new Promise((r) => setTimeout(r, 30)) // the window closed; dt_3 between its attempts
+    expect(failures).toBe(1)
+    expect(buffer.state).toEqual({ writing: 2, parked: 0, dropped: 0 })
+    await parked
+    expect(buffer.state).toEqual({ writing: 0, parked: 2, dropped: 0 })
+
+    // A row the database refuses for another reason is logged and leaves the count too.
+    const refusing = recordingStore('refusing', () => Object.assign(new Error('bad row'), { code: '22P02' }))
+    const errors: string[] = []
+    const spy = vi.spyOn(console, 'error').mockImplementation((m: string) => void errors.push(m))
+    try {
+      const solo = new AuditBuffer({ attempts: 1 })
+      await solo.write(refusing.store, row('dt_6'))
+      expect(solo.state).toEqual({ writing: 0, parked: 0, dropped: 0 })
+    } finally {
+      spy.mockRestore()
+    }
+    expect(errors.some((m) => m.includes('not written') && m.includes('dt_6'))).toBe(true)
+  })
+
+  it('an insert that never answers is retried, then parked; a hung write-back does not block the next', async () => {
+    const buffer = new AuditBuffer({ attempts: 2, attemptTimeoutMs: 30, flushIntervalMs: 0 })
+    let calls = 0
+    const hung = {
+      insertDetection: () => {
+        calls++
+        return new Promise(() => undefined) // a stalled connection: no answer, no error
+      },
+    } as unknown as Store
+    const t0 = Date.now()
+    await buffer.write(hung, row('dt_1'))
+    expect(calls).toBe(2)
+    expect(Date.now() - t0).toBeLessThan(2000)
+    expect(buffer.state).toEqual({ writing: 0, parked: 1, dropped: 0 })
+    await buffer.flush(hung) // times out too, and lets go
+    expect(buffer.size).toBe(1)
+    const up = recordingStore('up')
+    await buffer.flush(up.store)
+    expect(up.inserted).toEqual(['up:dt_1'])
+    expect(buffer.state).toEqual({ writing: 0, parked: 0, dropped: 0 })
   })
 })

@@ -13,7 +13,7 @@
 // new connection (a pool cannot outlive its request), and a connection costs PostgreSQL a backend
 // process, which under load cost more than the detections being recorded. The group belongs to the
 // request that opened it: its waitUntil holds the write, and its store stays open until then.
-import { isDatabaseUnavailable } from './db-availability.ts'
+import { DatabaseUnavailableError, isDatabaseUnavailable } from './db-availability.ts'
 import type { DetectionRecord, GenerationRecord, Store } from './store.ts'
 
 export type AuditRow =
@@ -31,10 +31,27 @@ export interface AuditBufferOptions {
   flushIntervalMs?: number
   /** Rows within this many ms share one write (default 0: every row on its own). */
   groupMs?: number
+  /**
+   * An insert that has not answered after this many ms counts as the database being unavailable
+   * (default 5,000): retried, then parked. Workers end a response's waitUntil work 30 s after it, so a
+   * write hung on a stalled connection would otherwise be lost with the isolate's budget, and one hung
+   * write-back would hold every later one (one at a time per isolate). The hung insert may still commit:
+   * row ids make the retry a no-op then.
+   */
+  attemptTimeoutMs?: number
 }
 
-const insert = (store: Store, r: AuditRow) =>
+const insertOnce = (store: Store, r: AuditRow) =>
   r.kind === 'detection' ? store.insertDetection(r.row) : store.recordGeneration(r.row)
+
+/** insertOnce, rejecting with DatabaseUnavailableError if it has not answered within `ms`. */
+function insert(store: Store, r: AuditRow, ms: number): Promise<unknown> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseUnavailableError(`audit insert took over ${ms} ms`)), ms)
+  })
+  return Promise.race([insertOnce(store, r), late]).finally(() => clearTimeout(timer))
+}
 
 const log = (msg: string, fields: Record<string, unknown>) =>
   console.error(JSON.stringify({ level: 'error', msg, ...fields }))
@@ -45,10 +62,13 @@ export class AuditBuffer {
   private nextFlushAt = 0
   /** Rows lost because the buffer was full. */
   dropped = 0
+  /** Rows accepted and not yet written, parked or refused (their write is under way). */
+  private writing = 0
   private readonly capacity: number
   private readonly attempts: number
   private readonly flushBatch: number
   private readonly flushIntervalMs: number
+  private readonly attemptTimeoutMs: number
   /** See the module comment; set once per isolate (worker/src/index.ts). */
   groupMs: number
   private group: AuditRow[] | null = null
@@ -59,6 +79,7 @@ export class AuditBuffer {
     this.flushBatch = options.flushBatch ?? 500
     this.flushIntervalMs = options.flushIntervalMs ?? 1000
     this.groupMs = options.groupMs ?? 0
+    this.attemptTimeoutMs = options.attemptTimeoutMs ?? 5000
   }
 
   /** Rows waiting for the database. */
@@ -67,10 +88,20 @@ export class AuditBuffer {
   }
 
   /**
+   * Rows this isolate still owes the database: `writing` are under way (a group window, a retry), `parked`
+   * wait for it to answer again, `dropped` were lost to a full buffer. /health reports it, so a drain
+   * (shutdown, a load test's settle) can tell "every row landed" from "the count stopped moving".
+   */
+  get state(): { writing: number; parked: number; dropped: number } {
+    return { writing: this.writing, parked: this.rows.length, dropped: this.dropped }
+  }
+
+  /**
    * Writes one row, retrying; parks it if the database stays unavailable. Never rejects. With groupMs,
    * a row that joins an open group resolves at once: the group's opener writes it.
    */
   write(store: Store, row: AuditRow): Promise<void> {
+    this.writing++
     if (this.groupMs <= 0) return this.writeOne(store, row).then(() => undefined)
     if (this.group) {
       this.group.push(row)
@@ -84,32 +115,42 @@ export class AuditBuffer {
       for (let i = 0; i < rows.length; i++) {
         if (await this.writeOne(store, rows[i])) continue
         // Parked: the database is unavailable; the rest wait with it instead of retrying each.
-        for (const rest of rows.slice(i + 1)) this.park(rest)
+        for (const rest of rows.slice(i + 1)) {
+          this.writing--
+          this.park(rest)
+        }
         return
       }
     })()
   }
 
-  /** Writes one row with retries; false when it was parked (the database is unavailable). */
+  /**
+   * Writes one row (counted in `writing`) with retries; false when it was parked (the database is
+   * unavailable). Either way the row leaves `writing`.
+   */
   private async writeOne(store: Store, row: AuditRow): Promise<boolean> {
-    for (let i = 1; ; i++) {
-      try {
-        await insert(store, row)
-        return true
-      } catch (err) {
-        if (i >= this.attempts) {
-          if (isDatabaseUnavailable(err)) {
-            this.park(row)
-            return false
-          }
-          log(`${row.kind} audit row not written after ${i} attempts`, {
-            id: row.row.id,
-            error: (err as Error).message,
-          })
+    try {
+      for (let i = 1; ; i++) {
+        try {
+          await insert(store, row, this.attemptTimeoutMs)
           return true
+        } catch (err) {
+          if (i >= this.attempts) {
+            if (isDatabaseUnavailable(err)) {
+              this.park(row)
+              return false
+            }
+            log(`${row.kind} audit row not written after ${i} attempts`, {
+              id: row.row.id,
+              error: (err as Error).message,
+            })
+            return true
+          }
+          await new Promise((r) => setTimeout(r, 50 * 2 ** i))
         }
-        await new Promise((r) => setTimeout(r, 50 * 2 ** i))
       }
+    } finally {
+      this.writing--
     }
   }
 
@@ -139,7 +180,7 @@ export class AuditBuffer {
         for (let n = 0; n < this.flushBatch && this.rows.length > 0; n++) {
           const row = this.rows[0]
           try {
-            await insert(store, row)
+            await insert(store, row, this.attemptTimeoutMs)
           } catch (err) {
             if (isDatabaseUnavailable(err)) return
             log(`buffered ${row.kind} audit row refused`, { id: row.row.id, error: (err as Error).message })
