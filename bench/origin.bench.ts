@@ -10,6 +10,7 @@ import { seededRng } from '../core/rng.ts'
 import { GreenlistCache } from '../core/schemes/greenlist-cache.ts'
 import { schemeNames } from '../core/schemes/registry.ts'
 import { logitWindow, negligibleBelow, sampleSoftmax } from '../core/schemes/sampling.ts'
+import type { ScoringKernel } from '../core/kernel/types.ts'
 import type { Candidates, Rng } from '../core/schemes/types.ts'
 import { loadModelRegistry, modelDir } from '../models/registry.ts'
 import { loadTransformersEngine } from '../origin/engine/transformers.ts'
@@ -20,6 +21,7 @@ import {
   parseSse,
   TEST_MASTER_SECRET,
 } from '../origin/test-support.ts'
+import { loadWasmKernel } from '../wasm/node.ts'
 import { copyOf } from './watermark-step.bench.ts'
 
 const LOAD_TARGET_MS = 2000
@@ -64,6 +66,8 @@ export interface StepRow {
   watermarkUs: number
   /** ms per engine decode step on this model (for the overhead ratio) */
   engineMs: number
+  /** watermarkUs with the WASM kernel's membership walk: the baseline of the origin's native walk */
+  wasmWatermarkUs: number
 }
 
 /** Real next-token logits rows: a prompt then `n` sampled steps through the engine. */
@@ -87,6 +91,7 @@ async function logitsRows(
 /** nextToken with and without each scheme's watermarker over the same full-vocabulary rows. */
 export async function benchWatermarkStep(loaded: LoadedModel, steps = 200): Promise<StepRow[]> {
   const { rows, engineMs } = await logitsRows(loaded, 32)
+  const wasm = await loadWasmKernel()
   const promptIds = [...loaded.model.startIds, ...loaded.tokenizer.encode(PROMPT)]
   const timeSteps = (choose: (row: Float32Array) => number) => {
     for (let i = 0; i < 10; i++) choose(rows[i % rows.length])
@@ -120,9 +125,9 @@ export async function benchWatermarkStep(loaded: LoadedModel, steps = 200): Prom
     ['top-k 50', { ...SAMPLING, topK: 50 }],
   ]
   for (const scheme of schemeNames) {
-    const keyed = (greenlists?: GreenlistCache) =>
+    const keyed = (greenlists?: GreenlistCache, kernel = loaded.kernel) =>
       keyedScheme(TEST_MASTER_SECRET, { keyId: 'bench', scheme, params: {} }, loaded.model.vocabSize, {
-        kernel: loaded.kernel,
+        kernel,
         greenlists,
       })
     const s = await keyed()
@@ -139,10 +144,13 @@ export async function benchWatermarkStep(loaded: LoadedModel, steps = 200): Prom
       const plainUs = await perStep(lists, async () => (c, rng) => {
         sampleSoftmax(logitWindow(c, negligibleBelow(c.count, 0)), rng)
       })
-      const markedUs = await perStep(lists, async () => {
-        const wm = (await keyed(new GreenlistCache())).watermarker(promptIds)
-        return (c, rng) => wm.nextFromCandidates(c, rng)
-      })
+      const markedWith = (kernel: ScoringKernel) =>
+        perStep(lists, async () => {
+          const wm = (await keyed(new GreenlistCache(), kernel)).watermarker(promptIds)
+          return (c, rng) => wm.nextFromCandidates(c, rng)
+        })
+      const markedUs = await markedWith(loaded.kernel)
+      const wasmUs = loaded.kernel === wasm ? markedUs : await markedWith(wasm)
       out.push({
         scheme,
         sampling: name,
@@ -150,6 +158,7 @@ export async function benchWatermarkStep(loaded: LoadedModel, steps = 200): Prom
         baseUs: Math.min(...base),
         watermarkUs: markedUs - plainUs,
         engineMs,
+        wasmWatermarkUs: wasmUs - plainUs,
       })
     }
   }
@@ -246,7 +255,7 @@ export async function benchOrigin(): Promise<string> {
   const out = [
     `Model load (brown-lm, ${loaded.engine.device}): median ${load.median.toFixed(0)} ms of ${load.ms.map((m) => m.toFixed(0)).join(', ')} — target ≤ ${LOAD_TARGET_MS} ms: ${load.median <= LOAD_TARGET_MS ? 'ok' : 'MISS'}`,
     '',
-    `Watermark step at V = ${loaded.model.vocabSize} (temperature 1, 32 real logits rows; engine step ${steps[0].engineMs.toFixed(2)} ms/token). nextToken: wall µs per call (filters + step); watermark µs/token: CPU µs of the step after the filters minus plain sampling of the same candidates:`,
+    `Watermark step at V = ${loaded.model.vocabSize} (temperature 1, 32 real logits rows; engine step ${steps[0].engineMs.toFixed(2)} ms/token; kernel ${loaded.kernel.name}). nextToken: wall µs per call (filters + step); watermark µs/token: CPU µs of the step after the filters minus plain sampling of the same candidates; the WASM column is the same with the WASM kernel's membership walk (the baseline of the origin's native walk, same run):`,
     '',
     table(
       [
@@ -255,6 +264,7 @@ export async function benchOrigin(): Promise<string> {
         'nextToken µs',
         'unwatermarked µs',
         'watermark µs/token',
+        'with WASM walk',
         'vs engine step',
         'status',
       ],
@@ -264,6 +274,7 @@ export async function benchOrigin(): Promise<string> {
         r.stepUs.toFixed(0),
         r.baseUs.toFixed(0),
         r.watermarkUs.toFixed(0),
+        `${r.wasmWatermarkUs.toFixed(0)} (${(r.wasmWatermarkUs / Math.max(1, r.watermarkUs)).toFixed(1)}×)`,
         `${((r.watermarkUs / 1000 / r.engineMs) * 100).toFixed(1)} %`,
         r.watermarkUs <= STEP_TARGET_US ? 'ok' : `MISS (≤ ${STEP_TARGET_US})`,
       ]),

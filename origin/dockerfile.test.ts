@@ -48,7 +48,13 @@ describe('origin/Dockerfile', () => {
     )
     expect(runtime).toMatch(/ORIGIN_DEVICE=cuda/)
     // The WASM kernel and the model folders' tokenizer files are build outputs, made in the build stage.
-    expect(dockerfile).toMatch(/RUN npm run build:wasm && npm run build:models/)
+    expect(dockerfile).toMatch(
+      /RUN npm run build:wasm && npm run build:native -- --require && npm run build:models/,
+    )
+    // The native walk is compiled there (g++), into origin/native/build, which the runtime stage copies.
+    const build = dockerfile.slice(0, dockerfile.lastIndexOf('\nFROM '))
+    expect(build).toMatch(/apt-get install -y --no-install-recommends g\+\+/)
+    expect(runtime).toMatch(/^COPY --from=build \/app\/origin \.\/origin$/m)
   })
 
   it('runs as a user the runtime stage creates (the CUDA base image has no "node" user)', () => {

@@ -12,6 +12,7 @@ import { serve } from '@hono/node-server'
 import { loadTokenizer } from '../cli/tokenizers-node.ts'
 import { loadModelRegistry, modelDir } from '../models/registry.ts'
 import { loadWasmKernel } from '../wasm/node.ts'
+import { originKernel } from './native-kernel.ts'
 import { createOriginApp } from './app.ts'
 import { readOriginConfig } from './config.ts'
 import { loadTransformersEngine } from './engine/transformers.ts'
@@ -37,10 +38,12 @@ async function main() {
     tokenizer: loadTokenizer(model.tokenizer),
     engine,
     // the JS kernel is the reference and the fallback when wasm/build is missing (npm run build)
-    kernel: await loadWasmKernel().catch((err: unknown) => {
-      console.warn(`origin: ${String(err)}; using the JavaScript kernel`)
-      return undefined
-    }),
+    kernel: await loadWasmKernel()
+      .then((wasm) => originKernel(wasm, (line) => console.log(line)))
+      .catch((err: unknown) => {
+        console.warn(`origin: ${String(err)}; using the JavaScript kernel`)
+        return undefined
+      }),
     masterSecret: config.masterSecret,
     signingSecret: config.signingSecret,
     allowUnsigned: config.allowUnsigned,

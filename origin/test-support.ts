@@ -10,6 +10,7 @@ import type { TextTokenizer } from '../core/tokenizers/registry.ts'
 import { loadModelRegistry, type ModelSpec, modelDir } from '../models/registry.ts'
 import { loadWasmKernel } from '../wasm/node.ts'
 import { createOriginApp, type OriginDeps } from './app.ts'
+import { originKernel } from './native-kernel.ts'
 import { loadTransformersEngine } from './engine/transformers.ts'
 import type { Engine } from './engine/types.ts'
 
@@ -28,7 +29,7 @@ export async function loadTestModel(options: { prefillChunkTokens?: number } = {
   const model = loadModelRegistry().get('brown-lm')
   const [engine, kernel] = await Promise.all([
     loadTransformersEngine(model, { dir: modelDir(model), ...options }),
-    loadWasmKernel(),
+    loadWasmKernel().then((wasm) => originKernel(wasm)),
   ])
   return { model, tokenizer: loadTokenizer(model.tokenizer), engine, kernel }
 }

@@ -6,6 +6,11 @@ export type SynthidVariant = 'table' | '2025'
 export interface ScoringKernel {
   readonly name: string
   /**
+   * What one mtGreenOneSeed pass over a few ids costs, in single-id mtGreen walks, on this kernel
+   * (default 2.5: the WASM kernel's). Generation walks contenders one by one until that would cost more.
+   */
+  readonly trackingPassWalks?: number
+  /**
    * out[i] = 1 where position i's context — the `width` ids before it, −1 before the start —
    * (plus tokens[i] itself when `withToken`) occurs for the first time in the sequence.
    * Returns the number of first occurrences.

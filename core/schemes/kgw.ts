@@ -263,12 +263,12 @@ export class KgwScheme implements WatermarkScheme {
     if (bitmap) for (let j = 0; j < w.count; j++) flags[j] = isGreenIn(bitmap, ids[j])
     const top = topIds(w.logits.subarray(0, w.count), w.count)
     let walks = 0
+    const passWalks = this.deps.kernel.trackingPassWalks ?? TRACKING_PASS_COST_WALKS
     const resolve = (contenders: readonly number[]) => {
       if (bitmap) return contenders.length
       // About 1/γ leaders are walked before one turns out green and wins: past a tracking pass's cost
       // in walks, one pass settles every contender instead.
-      const all =
-        Math.min(contenders.length, 1 / (this.greenCount / this.vocabSize)) > TRACKING_PASS_COST_WALKS
+      const all = Math.min(contenders.length, 1 / (this.greenCount / this.vocabSize)) > passWalks
       const js = all ? contenders.map((k) => top[k]) : [top[contenders[0]]]
       const out = new Uint8Array(js.length)
       const at = new Int32Array(js.length)
@@ -332,7 +332,8 @@ export const GUMBEL_CANDIDATES = 64
 const TRACKING_PASS_WALKS = 4
 /**
  * A tracking pass over a few ids costs about this many single-id walks in the WASM kernel (100 vs 50 µs
- * at γ = 0.25, 199 vs 63 µs at γ = 0.5 at V = 151,936: bench/greenlist-tracking.bench.ts).
+ * at γ = 0.25, 199 vs 63 µs at γ = 0.5 at V = 151,936: bench/greenlist-tracking.bench.ts); a kernel
+ * with faster walks says so (ScoringKernel.trackingPassWalks).
  */
 const TRACKING_PASS_COST_WALKS = 2.5
 /** Bound on the self-hash (seed, token) → green memo (≈ 5 MB). */
