@@ -1,5 +1,6 @@
 // Cost of the generation-side watermark step per token at Qwen3's vocabulary (151,936 logits), per
-// scheme, against unwatermarked nextToken in the same run, with the WASM kernel (as the origin runs).
+// scheme, against unwatermarked nextToken in the same run, with the origin's kernel (WASM, and the native
+// membership walk where the CPU has AVX-512: origin/native-kernel.ts; WMLAB_NATIVE_KERNEL=0 for WASM alone).
 // Logits are Zipf-like (exponent 1.5 over a seeded shuffle of the ids: ≈ 3.2 nats of entropy, top
 // token ≈ 0.38), with brown-lm's mask (only 34,391 ids finite) and without. Each step takes the next of
 // 16 such vectors, so contexts rarely repeat. The filters (shared by every scheme) and the step after
@@ -15,6 +16,7 @@ import { createScheme, schemeNames } from '../core/schemes/registry.ts'
 import { logitWindow, negligibleBelow, sampleSoftmax } from '../core/schemes/sampling.ts'
 import type { Candidates } from '../core/schemes/types.ts'
 import { brownText } from '../test/fixtures/brown.ts'
+import { originKernel } from '../origin/native-kernel.ts'
 import { loadWasmKernel } from '../wasm/node.ts'
 
 const V = 151_936
@@ -36,6 +38,8 @@ export interface StepRow {
 
 export interface StepBench {
   rows: StepRow[]
+  /** the kernel's name: wasm, or wasm+avx512 */
+  kernel: string
 }
 
 const SETTINGS: Record<string, StepSampling> = {
@@ -88,7 +92,7 @@ export function copyOf(c: Candidates): Candidates {
 }
 
 export async function benchWatermarkStep(only?: string[]): Promise<StepBench> {
-  const kernel = await loadWasmKernel()
+  const kernel = originKernel(await loadWasmKernel())
   const rows: StepRow[] = []
   for (const [mask, finite] of [
     ['brown-lm mask', FINITE],
@@ -131,7 +135,7 @@ export async function benchWatermarkStep(only?: string[]): Promise<StepBench> {
       }
     }
   }
-  return { rows }
+  return { rows, kernel: kernel.name }
 }
 
 export interface ContextRow {
@@ -148,7 +152,7 @@ export interface ContextRow {
  * plain sampling; the plain sampling alone is subtracted in the table.
  */
 export async function benchStepAtTextContexts(): Promise<{ rows: ContextRow[]; plainUs: number }> {
-  const kernel = await loadWasmKernel()
+  const kernel = originKernel(await loadWasmKernel())
   const tokens = (await loadTokenizer('qwen3')).encode(brownText().slice(0, 40_000))
   const s = SETTINGS['top-k 50']
   const lists = Array.from({ length: 16 }, (_, i) =>
@@ -211,8 +215,8 @@ const us = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} ms` : `${x.to
  * One table per mask. Per setting: the unwatermarked nextToken (filter + sampling) and, per scheme, the
  * watermark step's cost = nextFromCandidates − plain sampling of the same candidates.
  */
-export function formatStepRows({ rows }: StepBench): string {
-  const out: string[] = []
+export function formatStepRows({ rows, kernel }: StepBench): string {
+  const out: string[] = [`kernel: ${kernel}\n`]
   const settings = Object.keys(SETTINGS)
   for (const mask of [...new Set(rows.map((r) => r.mask))]) {
     const at = (scheme: string, setting: string) =>
