@@ -42,6 +42,10 @@ async function measure(target: LoadTarget, where: string) {
   console.log(
     `\nbaseline, same run: the load generator against a server that answers at once (a child process, ${floor.total} requests at ${rate} req/s): from the scheduled send P50 ${floor.latency.p50} · P95 ${floor.latency.p95} · P99 ${floor.latency.p99} ms — the generator's own timer and event-loop lateness, included in every figure above (P95 ratio ${(report.latency.p95 / floor.latency.p95).toFixed(1)}×)`,
   )
+  if (report.failures.some((f) => f.includes('restarted mid-request')))
+    console.log(
+      '\nnote: wrangler dev\'s proxy Worker answers 503 "Your worker restarted mid-request" whenever its fetch to the user Worker fails with a network error on any path but / (it compares the request\'s full URL with the user Worker\'s origin, so they never match): here the connection between its two workerd processes was lost under overload, not a restart (docs/benchmarks.md, "wrangler dev under overload").',
+    )
   console.log(`\nlost audit rows: ${report.misses - report.auditRows}`)
   process.exitCode = report.errors === 0 && report.auditRows === report.misses ? 0 : 1
 }

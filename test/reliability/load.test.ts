@@ -48,3 +48,58 @@ describe('the deployable Worker in workerd', () => {
 
   it('2,000 detections at 100 req/s: 0 errors, every audit row written', () => expectClean(target, 100))
 })
+
+describe('the report', () => {
+  /** A server answering one request at a time, each after `delayMs` (0: at once, concurrently). */
+  async function serverAnsweringEvery(delayMs: number) {
+    const http = await import('node:http')
+    let queue = Promise.resolve()
+    const server = http.createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        if (delayMs === 0) return res.end('{"cache":"hit"}')
+        queue = queue.then(
+          () =>
+            new Promise<void>((r) =>
+              setTimeout(() => {
+                res.end('{"cache":"hit"}')
+                r()
+              }, delayMs),
+            ),
+        )
+      })
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const { port } = server.address() as { port: number }
+    const target: LoadTarget = {
+      url: `http://127.0.0.1:${port}/v1/detect`,
+      headers: { 'content-type': 'application/json' },
+      databaseUrl: '',
+      auditRows: async () => 0,
+      settle: async () => undefined,
+      close: async () => void (await new Promise((r) => server.close(r))),
+    }
+    return target
+  }
+
+  it('tells a target that kept up from one that fell behind the offered rate', async () => {
+    const quick = await serverAnsweringEvery(0)
+    const slow = await serverAnsweringEvery(20) // at most 50 answers a second
+    try {
+      const kept = await runLoad(quick, { total: 200, rate: 200 })
+      expect(kept.answeredRate).toBeGreaterThan(180)
+      expect(kept.maxInFlight).toBeLessThan(50)
+      expect(formatReport(kept)).not.toContain('fell behind')
+
+      const behind = await runLoad(slow, { total: 200, rate: 200 })
+      expect(behind.errors).toBe(0)
+      expect(behind.answeredRate).toBeLessThan(60)
+      // Sent at 200/s, answered at 50/s: most of the second's requests were waiting at once.
+      expect(behind.maxInFlight).toBeGreaterThan(100)
+      expect(formatReport(behind)).toContain('fell behind the offered rate')
+    } finally {
+      await quick.close()
+      await slow.close()
+    }
+  })
+})

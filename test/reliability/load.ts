@@ -49,6 +49,10 @@ export interface LoadReport {
   /** Audit rows written for the misses, after the run settled. */
   auditRows: number
   wallSeconds: number
+  /** Answers per second, from the first send to the last answer: below `rate` when the target fell behind. */
+  answeredRate: number
+  /** The most requests sent and not yet answered at once: grows without bound when the target is overloaded. */
+  maxInFlight: number
 }
 
 export interface Percentiles {
@@ -255,6 +259,7 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
   let firstSent = 0
   let lastSent = 0
   let next = 0
+  let maxInFlight = 0
   const runId = Math.random().toString(36).slice(2)
   // A server may close a keep-alive connection that has been idle for a while (workerd, behind
   // wrangler dev, after 5 s, without a Keep-Alive hint); a request written onto it at that instant is
@@ -295,12 +300,14 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
         service.push(done - sent)
       })()
       inflight.add(p)
+      maxInFlight = Math.max(maxInFlight, inflight.size)
       p.finally(() => inflight.delete(p))
     }
     const wait = t0 + (next * 1000) / rate - performance.now()
     await new Promise((r) => setTimeout(r, Math.max(0, Math.min(wait, 4))))
   }
   await Promise.all(inflight)
+  const lastAnswered = performance.now()
   agent.destroy()
   const wallSeconds = (performance.now() - t0) / 1000
   await target.settle()
@@ -317,6 +324,8 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
     byCache: { hit: percentiles(byCache.hit), miss: percentiles(byCache.miss) },
     auditRows: (await target.auditRows()) - rowsBefore,
     wallSeconds: Math.round(wallSeconds * 10) / 10,
+    answeredRate: Math.round((total * 1000) / Math.max(1, lastAnswered - firstSent)),
+    maxInFlight,
   }
 }
 
@@ -330,6 +339,7 @@ export function formatReport(r: LoadReport): string {
     `service time (from the actual send): ${p(r.service)}`,
     `cache hits (from the scheduled send): ${p(r.byCache.hit)}`,
     `cache misses (from the scheduled send): ${p(r.byCache.miss)}`,
+    `answered ${r.answeredRate} req/s (first send to last answer); at most ${r.maxInFlight} requests in flight${r.answeredRate < r.rate * 0.95 ? ' — the target fell behind the offered rate (overloaded): latency above is queueing' : ''}`,
     `detections computed (cache misses answered) ${r.misses}, audit rows written ${r.auditRows}`,
     ...(r.failures.length > 0 ? [`failures: ${r.failures.join(' | ')}`] : []),
   ].join('\n')
