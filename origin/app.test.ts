@@ -322,6 +322,38 @@ describe('failures and loading', () => {
     expect(metrics).toMatch(/^origin_in_flight 0$/m)
   })
 
+  it('an unexpected error answers 500 internal_error with a fixed message, no error text or stack', async () => {
+    // A tokenizer that throws what a library bug might: a message naming a path, with a stack.
+    const tokenizer = new Proxy(origin.tokenizer, {
+      get(target, prop) {
+        if (prop === 'encode')
+          return () => {
+            throw new TypeError('boom in /srv/secret/tokenizer.json at offset 7')
+          }
+        const value = Reflect.get(target, prop)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const broken = createTestOrigin(origin, { tokenizer })
+    const original = console.error
+    const logged: string[] = []
+    console.error = (...args: unknown[]) => void logged.push(args.map(String).join(' '))
+    try {
+      const res = await broken.post('/v1/generate', { prompt: PROMPT, sampling: { maxTokens: 4 } })
+      const text = await res.text()
+      expect(res.status).toBe(500)
+      expect(JSON.parse(text)).toEqual({ error: { code: 'internal_error', message: 'internal error' } })
+      expect(text).not.toMatch(/boom|secret|TypeError|\bat /)
+      expect(logged.join('\n')).toContain('boom') // the operator's log has the detail
+    } finally {
+      console.error = original
+    }
+    // Nothing about the failure stuck: the real origin still answers.
+    expect(
+      (await origin.generate({ prompt: PROMPT, sampling: { maxTokens: 2, minTokens: 2 } })).tokens,
+    ).toHaveLength(2)
+  })
+
   it('answers health 503 while the model loads; requests wait for it and report the load time', async () => {
     let finishLoad!: (e: Engine) => void
     const loading = createTestOrigin(origin, { engine: new Promise<Engine>((r) => (finishLoad = r)) })

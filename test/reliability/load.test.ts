@@ -8,7 +8,15 @@
 // runs: bench/load.bench.ts (20,000 at 500 req/s, also against wrangler dev).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type BundledEdge, startBundledEdge } from '../worker-bundle.ts'
-import { formatReport, httpEdgeTarget, type LoadTarget, runLoad, startLoadTarget } from './load.ts'
+import {
+  formatReport,
+  formatVerdicts,
+  httpEdgeTarget,
+  judgeLoad,
+  type LoadTarget,
+  runLoad,
+  startLoadTarget,
+} from './load.ts'
 
 async function expectClean(target: LoadTarget, rate: number) {
   const report = await runLoad(target, { total: 2000, rate, missEvery: 10 })
@@ -97,6 +105,34 @@ describe('the report', () => {
       // Sent at 200/s, answered at 50/s: most of the second's requests were waiting at once.
       expect(behind.maxInFlight).toBeGreaterThan(100)
       expect(formatReport(behind)).toContain('fell behind the offered rate')
+
+      // The bench's verdict: each cache outcome's P95 against issue 3's targets (hits 3 ms, misses 15 ms).
+      const judged = (hit: number, miss: number) =>
+        judgeLoad({
+          ...kept,
+          byCache: { hit: { ...kept.latency, p95: hit }, miss: { ...kept.latency, p95: miss } },
+        })
+      expect(judged(3, 15).every((v) => v.met)).toBe(true)
+      expect(
+        judged(3.1, 15)
+          .filter((v) => !v.met)
+          .map((v) => v.name),
+      ).toEqual(['cache hit P95 ms'])
+      expect(
+        judged(3, 15.1)
+          .filter((v) => !v.met)
+          .map((v) => v.name),
+      ).toEqual(['cache miss P95 ms'])
+      expect(formatVerdicts(judged(3.1, 2))).toContain('NOT MET  cache hit P95 ms: 3.1 (target ≤ 3)')
+      // No miss was measured (the servers only answer "hit"): that is not a pass.
+      expect(judgeLoad(kept).find((v) => v.name === 'cache miss P95 ms')!.met).toBe(false)
+      // Errors and lost audit rows fail the bar whatever the latency.
+      const lossy = { ...kept, errors: 1, misses: 3, auditRows: 2 }
+      expect(
+        judgeLoad(lossy)
+          .filter((v) => !v.met)
+          .map((v) => v.name),
+      ).toEqual(expect.arrayContaining(['errors', 'lost audit rows']))
     } finally {
       await quick.close()
       await slow.close()

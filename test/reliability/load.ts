@@ -344,3 +344,38 @@ export function formatReport(r: LoadReport): string {
     ...(r.failures.length > 0 ? [`failures: ${r.failures.join(' | ')}`] : []),
   ].join('\n')
 }
+
+/** Issue 3's latency targets for detection: P95 of cache hits and of cache misses, ms. */
+export const DETECT_P95_TARGETS_MS = { hit: 3, miss: 15 } as const
+
+export interface TargetVerdict {
+  name: string
+  measured: number
+  limit: number
+  met: boolean
+}
+
+/**
+ * Judges a load report against issue 7's bar: 0 errors, no lost audit row, and each cache outcome's
+ * P95 (from the scheduled send, so queueing counts) within issue 3's target.
+ */
+export function judgeLoad(r: LoadReport, targets = DETECT_P95_TARGETS_MS): TargetVerdict[] {
+  const verdict = (name: string, measured: number, limit: number) => ({
+    name,
+    measured,
+    limit,
+    met: measured <= limit,
+  })
+  return [
+    verdict('errors', r.errors, 0),
+    verdict('lost audit rows', r.misses - r.auditRows, 0),
+    verdict('cache hit P95 ms', r.byCache.hit.p95, targets.hit),
+    verdict('cache miss P95 ms', r.byCache.miss.p95, targets.miss),
+  ]
+}
+
+export function formatVerdicts(verdicts: TargetVerdict[]): string {
+  return verdicts
+    .map((v) => `${v.met ? 'met    ' : 'NOT MET'}  ${v.name}: ${v.measured} (target ≤ ${v.limit})`)
+    .join('\n')
+}

@@ -163,6 +163,43 @@ describe('detect', () => {
   })
 })
 
+describe('unexpected errors', () => {
+  it('answer 500 internal_error with a fixed message: no error text, no stack frames, no paths', async () => {
+    // A store whose listing fails with what a driver bug might throw: a message and a stack naming paths.
+    const failing = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'listKeys')
+          return async () => {
+            throw new TypeError('boom in /srv/secret/path/db.ts: column "hash_key" of wml_live_token')
+          }
+        const value = Reflect.get(target, prop)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const broken = createApp({ ...deps, openStore: () => failing })
+    const logged: string[] = []
+    const original = console.error
+    console.error = (...args: unknown[]) => void logged.push(args.map(String).join(' '))
+    try {
+      const res = await broken.request('/v1/keys', { headers: { authorization: `Bearer ${a}` } })
+      const text = await res.text()
+      expect(res.status).toBe(500)
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+      expect(JSON.parse(text)).toEqual({ error: { code: 'internal_error', message: 'internal error' } })
+      expect(text).not.toMatch(/boom|secret|\/srv|TypeError|\bat /)
+      // The operator still learns what failed, as one structured line without the stack.
+      expect(logged).toHaveLength(1)
+      expect(JSON.parse(logged[0]!)).toMatchObject({ level: 'error', msg: 'unhandled', error: 'TypeError' })
+      expect(logged[0]).not.toMatch(/\n\s+at /)
+      // The same app still answers requests that do not reach the failing call.
+      const ok = await broken.request(`/v1/keys/${keyA.id}`, { headers: { authorization: `Bearer ${a}` } })
+      expect(ok.status).toBe(200)
+    } finally {
+      console.error = original
+    }
+  })
+})
+
 describe('rate limits', () => {
   it('answers 429 with Retry-After once a key exceeds its budget', async () => {
     const limited = createApp({ ...deps, rateLimiter: memoryRateLimiter(3) })

@@ -16,7 +16,7 @@ import { memoised, TtlMap } from './memo.ts'
 import { type MetricsOptions, metricsMiddleware, recordDependency, scrapeHandler } from './metrics/index.ts'
 import { withSpan } from './metrics/trace.ts'
 import type { RateLimiter, RateLimitResult } from './rate-limit.ts'
-import { newId, sha256Hex } from './keys.ts'
+import { newId, sha256Hex, timingSafeEqualHex } from './keys.ts'
 import { chatCompletions, completions } from './openai-compat.ts'
 import type { OriginClient } from './origin-client.ts'
 import {
@@ -451,8 +451,12 @@ export function createApp(deps: AppDeps) {
 
   app.post('/admin/tenants', async (c) => {
     const given = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1]
-    // Compare hashes so the comparison time does not depend on the secret's prefix.
-    if (!deps.adminToken || !given || (await sha256Hex(given)) !== (await sha256Hex(deps.adminToken))) {
+    // Constant-time over fixed-length digests: the time depends on neither the token's length nor its prefix.
+    if (
+      !deps.adminToken ||
+      !given ||
+      !timingSafeEqualHex(await sha256Hex(given), await sha256Hex(deps.adminToken))
+    ) {
       throw new ApiError(401, 'unauthorized', 'admin token required')
     }
     const body = z
