@@ -65,12 +65,42 @@ describe('db:backup / db:restore', () => {
       await pool.query(
         `INSERT INTO experiment_jobs (experiment_id, job, outcome, attempts) VALUES ('ex_a', 0, 'done', 2)`,
       )
+      await pool.query(
+        `INSERT INTO api_keys (id, tenant_id, key_hash, prefix, name, revoked_at)
+         VALUES ('ak_a', 'tn_a', repeat('ab', 32), 'wml_abcd', 'ci', NULL),
+                ('ak_b', 'tn_a', repeat('cd', 32), 'wml_cdef', NULL, '2026-01-02T03:04:05.678901Z')`,
+      )
+      // Values a text or CSV dump could mangle: a p-value below 1e-300, a NUL-free control character, NULLs.
+      await pool.query(
+        `INSERT INTO detections (id, tenant_id, key_id, text_hash, text, scheme, p_value, log_p_value, tokens, scored, watermarked)
+         VALUES ('dt_a', 'tn_a', 'wk_a', repeat('0f', 32), E'tab\there \u202Eright-to-left', 'kgw-lefthash', 1e-310, -713.8, 200, 199, true),
+                ('dt_b', 'tn_a', NULL, repeat('1e', 32), NULL, 'kgw-lefthash', 0.5, NULL, 3, 0, false)`,
+      )
+      await pool.query(
+        `INSERT INTO generations (id, tenant_id, key_id, scheme, model, endpoint, stream, prompt_tokens,
+           completion_tokens, latency_ms, first_token_ms, finish_reason, outcome, error_code, text)
+         VALUES ('gn_a', 'tn_a', 'wk_a', 'kgw-lefthash', 'brown-lm', 'generate', false, 12, 40, 250, 30, 'length', 'success', NULL, 'generated ✓'),
+                ('gn_b', 'tn_a', NULL, NULL, NULL, 'chat.completions', true, NULL, 0, 5, NULL, NULL, 'unavailable', 'origin_unavailable', NULL)`,
+      )
     } finally {
       await pool.end()
     }
     const before = await fingerprint(source.url)
-    expect(Object.keys(before)).toContain('experiment_samples')
+    // Every table the migrations create holds rows, so the round trip is proven for each of them.
+    expect(Object.keys(before).sort()).toEqual([
+      'api_keys',
+      'detections',
+      'experiment_jobs',
+      'experiment_samples',
+      'experiments',
+      'generations',
+      'schema_migrations',
+      'tenants',
+      'watermark_keys',
+    ])
+    for (const [table, { rows }] of Object.entries(before)) expect(rows, table).toBeGreaterThan(0)
     expect(before.tenants.rows).toBe(1)
+    expect(before.detections.rows).toBe(2)
 
     const file = join(dir, 'lab.dump')
     backup(source.url, file)
