@@ -40,6 +40,9 @@ import {
 } from './harness.ts'
 
 /** Detection during a dependency outage may be slower than usual, but not by more than this. */
+const CLIENT_IP = '203.0.113.7'
+let apps = 0
+
 const OUTAGE_BOUND_MS = 2500
 
 async function closedPort(): Promise<number> {
@@ -105,14 +108,16 @@ async function faultyHop(target: string) {
   }
 }
 
-/** The app as the Worker builds it with Upstash configured (index.ts: same client options). */
-function redisApp(url: string, token: string, perMinute: number): App {
+/** The app as the Worker builds it with Upstash configured (index.ts: same client options and limiters). */
+function redisApp(url: string, token: string, perMinute: number, perIpMinute = perMinute): App {
   const redis = new Redis({ url, token, ...redisClientOptions() })
   const cache = upstashCache(redis, { prefix: `wmlab-faults:${runId()}:` })
   return createApp(
     memoryDeps({
       cache,
       rateLimiter: upstashRateLimiter(redis, perMinute),
+      // Each app its own window, so addresses reused across cases (and runs) start from zero.
+      ipRateLimiter: upstashRateLimiter(redis, perIpMinute, `wmlab-faults:${runId()}:${++apps}:rl-ip`),
       checks: { cache: () => cache.get('wmlab:health') },
     }),
   )
@@ -134,7 +139,7 @@ describe('(a) Redis unreachable, slow or hanging', () => {
     await bridge?.close()
   })
 
-  /** A tenant with one key on `app`; then `n` detections of distinct texts, each timed. */
+  /** A tenant with one key on `app`; then `n` detections of distinct texts from one address, each timed. */
   async function detectSeveral(app: App, n: number) {
     const apiKey = await newTenant(app, 'redis faults')
     expect(
@@ -145,6 +150,7 @@ describe('(a) Redis unreachable, slow or hanging', () => {
       const [r, ms] = await timed(() =>
         call(app, 'POST', '/v1/detect', {
           key: apiKey,
+          headers: { 'cf-connecting-ip': CLIENT_IP },
           body: { text: `Detection number ${i} during the fault.` },
         }),
       )
@@ -162,6 +168,28 @@ describe('(a) Redis unreachable, slow or hanging', () => {
     expect(statuses).toEqual([200, 200, 200, 429])
   })
 
+  it('the per-address detection limiter is real when Redis is up (3/min over two API keys: the 4th is 429)', async () => {
+    hop.set('pass')
+    const app = redisApp(hop.url, token, 1000, 3)
+    const keys = [await newTenant(app, 'address one'), await newTenant(app, 'address two')]
+    for (const key of keys)
+      expect((await call(app, 'POST', '/v1/keys', { key, body: { scheme: 'kgw-lefthash' } })).status).toBe(
+        201,
+      )
+    const statuses = []
+    for (let i = 0; i < 4; i++)
+      statuses.push(
+        (
+          await call(app, 'POST', '/v1/detect', {
+            key: keys[i % 2],
+            headers: { 'cf-connecting-ip': CLIENT_IP },
+            body: { text: `One client, many keys: query ${i}.` },
+          })
+        ).status,
+      )
+    expect(statuses).toEqual([200, 200, 200, 429])
+  })
+
   it.each([
     ['unreachable (closed port)', 'closed'],
     ['slow (every call delayed 3 s)', 3000],
@@ -171,7 +199,8 @@ describe('(a) Redis unreachable, slow or hanging', () => {
     async (_n, fault) => {
       const url = fault === 'closed' ? `http://127.0.0.1:${await closedPort()}` : hop.url
       hop.set(fault === 'closed' ? 'pass' : fault)
-      // Limit 1/min: if the limiter were failing closed (or working), the 2nd request would be 429.
+      // Limits 1/min per key and per address: if either limiter were failing closed (or working), the
+      // 2nd request would be 429. Failing open lifts both for the outage (docs/security.md).
       const app = redisApp(url, token, 1)
       const { results } = await detectSeveral(app, 3)
       for (const r of results) {

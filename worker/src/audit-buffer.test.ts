@@ -74,6 +74,27 @@ describe('AuditBuffer group writes', () => {
     expect(buffer.size).toBe(0)
   })
 
+  it('is bounded: when full the oldest row is dropped, counted and logged; the newest are written back', async () => {
+    const buffer = new AuditBuffer({ attempts: 1, capacity: 3, flushIntervalMs: 0 })
+    const down = recordingStore('down', () => new DatabaseUnavailableError('connection refused'))
+    const logged: string[] = []
+    const spy = vi.spyOn(console, 'error').mockImplementation((m: string) => void logged.push(m))
+    try {
+      for (let i = 1; i <= 5; i++) await buffer.write(down.store, row(`dt_${i}`))
+    } finally {
+      spy.mockRestore()
+    }
+    expect(buffer.state).toEqual({ writing: 0, parked: 3, dropped: 2 })
+    const drops = logged.filter((m) => m.includes('oldest row dropped'))
+    expect(drops).toHaveLength(2)
+    expect(drops[0]).toContain('dt_1')
+    expect(drops[1]).toContain('dt_2')
+    const up = recordingStore('up')
+    await buffer.flush(up.store)
+    expect(up.inserted).toEqual(['up:dt_3', 'up:dt_4', 'up:dt_5'])
+    expect(buffer.state).toEqual({ writing: 0, parked: 0, dropped: 2 })
+  })
+
   it('without groupMs writes every row on its own store at once', async () => {
     const buffer = new AuditBuffer()
     const a = recordingStore('a')
