@@ -2,7 +2,7 @@
 // refused before any work), and no more than the slots and the queue allow (503 + Retry-After);
 // a cancelled stream stops generating and frees its slot.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { signRequest } from '../core/keys/request-signing.ts'
+import { SIGNATURE_HEADERS, signRequest } from '../core/keys/request-signing.ts'
 import { readOriginConfig } from './config.ts'
 import {
   createTestOrigin,
@@ -53,6 +53,48 @@ describe('request signatures', () => {
     await expectRefused(await send({ 'content-type': 'application/json' }), 'unsigned')
     // score is guarded the same way; an unsigned bad body is refused for the signature first
     await expectRefused(await origin.post('/v1/score', '{', { signed: false }), 'unsigned')
+  })
+
+  it('refuses a future timestamp beyond the skew, and tampered timestamp, nonce or method', async () => {
+    const future = await signRequest(
+      TEST_SIGNING_SECRET,
+      'POST',
+      '/v1/generate',
+      body,
+      Date.now() + 5 * 60_000,
+    )
+    await expectRefused(await send(future), 'stale_request')
+    // Within the skew either way is accepted (clocks differ): 30 s ahead and 30 s behind.
+    for (const offset of [30_000, -30_000]) {
+      const near = await signRequest(TEST_SIGNING_SECRET, 'POST', '/v1/generate', body, Date.now() + offset)
+      expect((await send(near)).status).toBe(200)
+    }
+    const h = SIGNATURE_HEADERS
+    const signed = await signRequest(TEST_SIGNING_SECRET, 'POST', '/v1/generate', body)
+    // Moving the timestamp (to outlive the replay window) breaks the signature.
+    const moved = { ...signed, [h.timestamp]: String(Number(signed[h.timestamp]) + 1000) }
+    await expectRefused(await send(moved), 'bad_signature')
+    // A fresh nonce on an old signature (to dodge the replay check) breaks it too.
+    const renonced = { ...signed, [h.nonce]: `${signed[h.nonce]}0` }
+    await expectRefused(await send(renonced), 'bad_signature')
+    // Malformed timestamps are refused without computing anything.
+    for (const ts of ['', '1e12', '-1', ' 1', 'NaN', '9'.repeat(17)])
+      await expectRefused(
+        await send({ ...signed, [h.timestamp]: ts }),
+        ts === '' ? 'unsigned' : 'stale_request',
+      )
+    // A garbled signature (wrong length, non-hex) is a bad signature, not a 500.
+    for (const sig of ['', 'zz', 'f'.repeat(63), 'F'.repeat(64)])
+      await expectRefused(
+        await send({ ...signed, [h.signature]: sig }),
+        sig === '' ? 'unsigned' : 'bad_signature',
+      )
+    // None of the refused attempts spent the nonce: the untouched request still goes through, once.
+    expect((await send(signed)).status).toBe(200)
+    await expectRefused(await send(signed), 'replayed_request')
+    // The method is signed as well.
+    const asGet = await signRequest(TEST_SIGNING_SECRET, 'GET', '/v1/generate', body)
+    await expectRefused(await send(asGet), 'bad_signature')
   })
 
   it('answers unsigned requests only when configured for local development', async () => {

@@ -1,6 +1,7 @@
 // Generations recorded in the real PostgreSQL through the production path (Neon driver, local
 // WebSocket proxy, a pool per request closed after the response), with a fake origin behind the
-// edge: success and cut rows, text only for opted-in tenants, another tenant's key refused in SQL.
+// edge: success and cut rows, text only for opted-in tenants, another tenant's key refused in SQL, and
+// every failed non-streamed generation recorded as a failure with the code its client saw.
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
@@ -173,5 +174,42 @@ describe('generations in PostgreSQL', () => {
     )
     expect((await store.listGenerations(c.tenant.id)).map((g) => g.id)).toEqual([keptBody.id])
     await store.close()
+  })
+
+  it('records every failed non-streamed generation as a failure with the code the client saw', async () => {
+    const d = await tenant('D', true)
+    const rowsOf = async (n: number) => {
+      for (let i = 0; i < 50; i++) {
+        const { rows } = await check.query(
+          'SELECT * FROM generations WHERE tenant_id = $1 ORDER BY created_at, id',
+          [d.tenant.id],
+        )
+        if (rows.length >= n) return rows
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      throw new Error(`fewer than ${n} generations rows`)
+    }
+    const seen: { status: number; code: string }[] = []
+    for (const mode of ['fail', 'error-mid', 'cut-mid', 'busy', 'reject'] as const) {
+      fake.mode = mode
+      const res = await call('/v1/generate', d.apiKey, {
+        prompt: 'The jury said',
+        keyId: 'none',
+        sampling: { maxTokens: 4 },
+      })
+      const body = (await res.json()) as { error: { code: string } }
+      expect(res.status, mode).toBeGreaterThanOrEqual(400)
+      seen.push({ status: res.status, code: body.error.code })
+      const rows = await rowsOf(seen.length)
+      expect(rows).toHaveLength(seen.length) // one row per request, no more
+      const last = rows.at(-1) // written in order: each request's row lands before the next is sent
+      expect(last, mode).toMatchObject({ stream: false, finish_reason: null, error_code: body.error.code })
+      expect(last.outcome, mode).not.toBe('success')
+    }
+    // Nothing was recorded as a success, and the codes the client saw were the documented ones.
+    const rows = await rowsOf(seen.length)
+    expect(rows.filter((r) => r.outcome === 'success')).toEqual([])
+    expect(new Set(rows.map((r) => r.error_code))).toEqual(new Set(seen.map((s) => s.code)))
+    fake.mode = 'ok'
   })
 })
