@@ -1,14 +1,26 @@
 // Secrets never leak: a scripted session (admin bootstrap, key create/rotate/revoke, detections with and
 // without errors, generation if present, bad auth, health and docs, and a stretch with the database
 // down, so error paths log) runs against the real PostgreSQL store through the production driver while
-// every console method and every response (status line, headers, body) is captured. No API key, no
-// watermark key material (derived here with the core's deriveKeyMaterial for every key id the session
-// created, searched in decimal and hex, as 64-bit material and as the scheme's key), no master secret,
-// no admin token and no origin signing secret may appear anywhere — except each API key in the one
-// response that creates it. API keys are stored hashed: the whole database, dumped as text, holds none.
+// every console method, every response (status line, headers, body) and every span exported over OTLP
+// is captured; then a real origin generates with every scheme, its request log, console and exported
+// spans captured too. No API key, no watermark key material (derived here with the core's
+// deriveKeyMaterial for every key id either side used, searched in decimal and hex, as 64-bit material
+// and as the scheme's key), no master secret, no admin token, no signing secret and no Grafana token may
+// appear anywhere — except each API key in the one response that creates it. API keys are stored
+// hashed: the whole database, dumped as text, holds none.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { deriveKeyMaterial, schemeKey } from '../../core/keys/watermark-key.ts'
+import { schemeNames } from '../../core/schemes/registry.ts'
+import {
+  createTestOrigin,
+  loadTestModel,
+  TEST_MASTER_SECRET,
+  TEST_SIGNING_SECRET,
+} from '../../origin/test-support.ts'
+import { startOriginTracing } from '../../origin/tracing.ts'
 import { sha256Hex } from '../../worker/src/keys.ts'
+import { edgeTracingConfig, type EdgeTracing, startEdgeTracing } from '../../worker/src/metrics/tracing.ts'
+import { startOtlpReceiver } from '../otlp-receiver.ts'
 import {
   ADMIN_TOKEN,
   type App,
@@ -26,6 +38,12 @@ let fx: Awaited<ReturnType<typeof postgresFixture>>
 let deps: ReturnType<typeof postgresDeps>
 let app: App
 let down: App
+let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>
+let edgeTracing: EdgeTracing | undefined
+/** The Grafana Cloud token the edge's exporter authenticates with: sent in a header, never in a span. */
+const GRAFANA_TOKEN = 'glc_secret_grafana_token_for_tests_0123'
+/** Watermark key ids the origin generated with (material derived from the origin's own master secret). */
+const originKeyIds = new Map<string, string>()
 
 /** Everything the session printed or answered, with where it came from. */
 const seen: { where: string; text: string }[] = []
@@ -50,7 +68,17 @@ async function req(target: App, method: string, path: string, opts: Parameters<t
 beforeAll(async () => {
   fx = await postgresFixture()
   deps = postgresDeps(fx.url)
-  app = createApp(deps)
+  // Every request traced and exported (sample rate 1), as the Worker does with OTLP_TRACES_URL set.
+  receiver = await startOtlpReceiver()
+  edgeTracing = startEdgeTracing(
+    edgeTracingConfig({
+      OTLP_TRACES_URL: `${receiver.url}/v1/traces`,
+      OTLP_TRACES_SAMPLE_RATE: '1',
+      GRAFANA_INSTANCE_ID: '424242',
+      GRAFANA_TOKEN,
+    })!,
+  )
+  app = createApp({ ...deps, metrics: { ...deps.metrics, flushTraces: edgeTracing.flush } })
   // The same app with its database at a closed port: error paths run and log.
   down = createApp(postgresDeps('postgresql://root@127.0.0.1:9/test'))
   for (const m of consoleMethods) {
@@ -69,9 +97,17 @@ beforeAll(async () => {
 
 afterAll(async () => {
   vi.restoreAllMocks()
+  await edgeTracing?.shutdown()
   await deps?.drain()
   await fx?.close()
+  await receiver?.close()
 })
+
+/** The spans the receiver got since `from`, each export request as one searchable text. */
+function recordExports(where: string, from: number) {
+  for (const r of receiver.received.slice(from)) seen.push({ where, text: r.raw })
+  return receiver.received.length - from
+}
 
 async function session() {
   // Admin bootstrap (and refused attempts).
@@ -161,6 +197,71 @@ async function session() {
   await req(down, 'POST', '/v1/detect', { key: a, body: { text } })
   await req(down, 'GET', '/health')
   await deps.drain()
+  await edgeTracing!.flush()
+  expect(recordExports('exported edge spans', 0)).toBeGreaterThan(0)
+  await edgeTracing!.shutdown() // the origin registers its own SDK below (one per process)
+  edgeTracing = undefined
+}
+
+/**
+ * The origin's part: a real origin (brown-lm on CPU) with its request log and its OTLP exporter
+ * captured, generating with a watermark of every scheme (key material derived from the origin's master
+ * secret by key id), streamed and not, and refusing bad signatures, bad parameters and a failing model.
+ */
+async function originSession() {
+  const exportedBefore = receiver.received.length
+  const tracing = await startOriginTracing({
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_HEADERS: `Authorization=${encodeURIComponent(`Bearer ${GRAFANA_TOKEN}`)}`,
+  })
+  const loaded = await loadTestModel()
+  try {
+    const origin = createTestOrigin(loaded, {
+      tracing,
+      log: (line) => void seen.push({ where: 'origin request log', text: line }),
+    })
+    const answer = async (where: string, res: Response) => {
+      const headers: string[] = []
+      res.headers.forEach((v, k) => void headers.push(`${k}: ${v}`))
+      seen.push({ where, text: `${res.status}\n${headers.join('\n')}\n\n${await res.text()}` })
+      return res.status
+    }
+    for (const scheme of schemeNames) {
+      const keyId = `wk_origin_${scheme.replace(/[^a-z0-9]/g, '_')}`
+      originKeyIds.set(keyId, scheme)
+      for (const stream of [false, true]) {
+        const body = {
+          prompt: 'The jury said',
+          stream,
+          sampling: { maxTokens: 6, seed: 3 },
+          watermark: { keyId, scheme },
+        }
+        expect(
+          await answer(`origin generate ${scheme}`, await origin.post('/v1/generate', body)),
+          scheme,
+        ).toBe(200)
+      }
+      await answer(
+        `origin reserved parameter ${scheme}`,
+        await origin.post('/v1/generate', { prompt: 'x', watermark: { keyId, scheme, params: { key: 7 } } }),
+      )
+    }
+    await answer('origin unsigned', await origin.post('/v1/generate', { prompt: 'x' }, { signed: false }))
+    await answer(
+      'origin bad signature',
+      await origin.post(
+        '/v1/generate',
+        { prompt: 'x' },
+        { headers: { 'x-wmlab-signature': 'f'.repeat(64) } },
+      ),
+    )
+    await answer('origin bad json', await origin.post('/v1/generate', '{"prompt":'))
+    await tracing.forceFlush()
+  } finally {
+    await tracing.shutdown()
+    await loaded.engine.release()
+  }
+  expect(recordExports('exported origin spans', exportedBefore)).toBeGreaterThan(0)
 }
 
 /** Every way a secret could be written: as is, and for key material decimal and hex (any case). */
@@ -169,9 +270,16 @@ async function forbidden(): Promise<{ what: string; needle: string }[]> {
     { what: 'admin token', needle: ADMIN_TOKEN },
     { what: 'master secret', needle: MASTER_SECRET },
     { what: 'origin signing secret', needle: ORIGIN_SECRET },
+    { what: "the origin's master secret", needle: TEST_MASTER_SECRET },
+    { what: "the origin's signing secret", needle: TEST_SIGNING_SECRET },
+    { what: 'Grafana token', needle: GRAFANA_TOKEN },
   ]
-  for (const [id, scheme] of keyIds) {
-    const material = await deriveKeyMaterial(MASTER_SECRET, id)
+  const keys = [
+    ...[...keyIds].map(([id, scheme]) => ({ id, scheme, secret: MASTER_SECRET })),
+    ...[...originKeyIds].map(([id, scheme]) => ({ id, scheme, secret: TEST_MASTER_SECRET })),
+  ]
+  for (const { id, scheme, secret } of keys) {
+    const material = await deriveKeyMaterial(secret, id)
     for (const [form, n] of [
       ['material', material],
       ['scheme key', schemeKey(scheme, material)],
@@ -187,8 +295,16 @@ async function forbidden(): Promise<{ what: string; needle: string }[]> {
 describe('secrets never leak', () => {
   it('runs the scripted session', async () => {
     await session()
+    await originSession()
     expect(apiKeys).toHaveLength(2)
     expect(keyIds.size).toBeGreaterThanOrEqual(6)
+    expect(originKeyIds.size).toBe(schemeNames.length)
+    // Every kind of output was captured: edge and origin spans, the origin's request log.
+    for (const where of ['exported edge spans', 'exported origin spans', 'origin request log'])
+      expect(
+        seen.some((s) => s.where === where),
+        where,
+      ).toBe(true)
     // The capture worked: responses and (database-down) error logs were seen.
     expect(seen.filter((s) => s.where.startsWith('console.')).length).toBeGreaterThan(0)
     expect(seen.length).toBeGreaterThan(40)
