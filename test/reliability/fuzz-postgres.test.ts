@@ -3,7 +3,8 @@
 // Postgres may not (NUL characters in text, lone surrogates, jsonb limits, id CHECK constraints). For
 // every route that writes: no 5xx, the error envelope, rejected requests change no row, and every
 // accepted detection and generation leaves exactly one audit row (the tenant stores text, so hostile
-// text reaches the database).
+// text reaches the database). The experiments routes, which exist only here, get the full 10,000
+// bodies each with the properties of fuzz-routes.test.ts (time bound, prototype pollution).
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bodies, fuzzContext, pathIds, type RouteTarget, routeTargets } from './arbitraries.ts'
@@ -11,16 +12,24 @@ import {
   ADMIN_TOKEN,
   type App,
   call,
+  callWithin,
   createApp,
   envelopeProblems,
   countingOrigin,
+  memoryDeps,
   openApi,
   postgresDeps,
   postgresFixture,
+  prototypePollution,
 } from './harness.ts'
 
 const RUNS = Number(process.env.FUZZ_PG_RUNS ?? 250)
+/** Experiments exist only on PostgreSQL, so their routes get the full 10,000 bodies here. */
+const EXPERIMENT_RUNS = Number(process.env.FUZZ_EXPERIMENT_RUNS ?? 10_000)
 const SEED = 20_261_129
+const collectedDoc = await openApi(createApp(memoryDeps()))
+/** No experiments request may take longer (the slowest legitimate one writes a spec and its jobs). */
+const REQUEST_BOUND_MS = 5000
 
 let fx: Awaited<ReturnType<typeof postgresFixture>>
 let deps: ReturnType<typeof postgresDeps>
@@ -147,4 +156,120 @@ describe('fuzzing the routes that write, on PostgreSQL', () => {
       expect(rows.generations, target.route).toBe(origin.calls - callsBefore)
     }
   })
+})
+
+describe('fuzzing every experiments route, 10,000 bodies each, on PostgreSQL', () => {
+  const validSpec = (name: string, samples: number) => ({
+    name,
+    grid: { schemes: [{ scheme: 'kgw-lefthash' }] },
+    samples,
+  })
+
+  // Named at collection time from the document (the same for any store); run against the PostgreSQL app.
+  const experimentRoutes = () => routeTargets(collectedDoc).filter((t) => t.route.includes('/v1/experiments'))
+
+  /** The experiments' rows and the queue: what a rejected request must leave as it was. */
+  async function experimentsState(): Promise<string> {
+    await deps.drain()
+    const [r] = await fx.sql(`SELECT
+      (SELECT string_agg(id || ':' || status, ',' ORDER BY id) FROM experiments) AS experiments,
+      (SELECT count(*) FROM experiment_samples) AS samples,
+      (SELECT count(*) FROM experiment_jobs) AS jobs`)
+    return `${JSON.stringify(r)} queued ${deps.queued.length}`
+  }
+
+  it('covers every experiments route of the OpenAPI document', () => {
+    expect(experimentRoutes().map((t) => t.route)).toEqual(
+      expect.arrayContaining([
+        'POST /v1/experiments',
+        'GET /v1/experiments/{id}',
+        'GET /v1/experiments/{id}/export',
+        'POST /v1/experiments/{id}/cancel',
+        'POST /v1/experiments/{id}/resume',
+      ]),
+    )
+  })
+
+  it.each(experimentRoutes().map((t) => t.route))(
+    '%s: no 5xx, no hang, error envelope, no prototype pollution, rejected requests change nothing',
+    async (route) => {
+      const target = experimentRoutes().find((t) => t.route === route) as RouteTarget
+      const actor = (
+        await call(app, 'POST', '/admin/tenants', {
+          key: ADMIN_TOKEN,
+          body: { name: `experiments ${route}` },
+        })
+      ).body.apiKey as string
+      // Real experiments of the actor's, so ids name something that exists (and can be cancelled).
+      const keyId = (await call(app, 'POST', '/v1/keys', { key: actor, body: { scheme: 'kgw-lefthash' } }))
+        .body.id as string
+      const experimentIds: string[] = []
+      for (const name of ['fuzzed one', 'fuzzed two']) {
+        const created = await call(app, 'POST', '/v1/experiments', { key: actor, body: validSpec(name, 2) })
+        expect(created.status, created.text).toBe(201)
+        experimentIds.push(created.body.id)
+      }
+      const ctx = fuzzContext(doc, [keyId, ...experimentIds])
+      // Hostile bodies, and one in twenty a valid spec with a fuzzed name, so acceptance is fuzzed too.
+      const valid = fc
+        .tuple(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.integer({ min: 1, max: 3 }))
+        .map(([name, samples]) => ({
+          bytes: new TextEncoder().encode(JSON.stringify(validSpec(name, samples))),
+          type: 'application/json',
+          label: 'valid spec',
+        }))
+      const arb = fc.tuple(
+        target.method === 'POST'
+          ? fc.oneof(
+              { arbitrary: bodies(target.schema, ctx, deps.maxBodyBytes), weight: 19 },
+              { arbitrary: valid, weight: 1 },
+            )
+          : fc.constant(undefined),
+        target.hasId ? pathIds(ctx.interesting) : fc.constant(''),
+      )
+      const statuses: Record<number, number> = {}
+      let maxMs = 0
+      // State changes only when a request is accepted: read it once, and again after each acceptance.
+      let state = await experimentsState()
+      const t0 = performance.now()
+      const result = await fc.check(
+        fc.asyncProperty(arb, async ([body, id]) => {
+          const headers: Record<string, string> = { authorization: `Bearer ${actor}` }
+          if (body?.type) headers['content-type'] = body.type
+          const started = performance.now()
+          const r = await callWithin(REQUEST_BOUND_MS * 2, app, target.method, target.path(id), {
+            headers,
+            raw: body?.bytes,
+          })
+          const ms = performance.now() - started
+          maxMs = Math.max(maxMs, ms)
+          statuses[r.status] = (statuses[r.status] ?? 0) + 1
+          const what = `${route} ${id.slice(0, 80)} [${body?.label}] → ${r.status} ${r.text.slice(0, 300)}`
+          expect(r.status, what).toBeLessThan(500)
+          expect(ms, `${what}: took ${ms.toFixed(0)} ms`).toBeLessThan(REQUEST_BOUND_MS)
+          expect(prototypePollution(), what).toEqual([])
+          if (r.status >= 400) {
+            expect(envelopeProblems(r), what).toEqual([])
+            if (target.method !== 'GET')
+              expect(await experimentsState(), `${what}: changed state`).toBe(state)
+          } else if (target.method !== 'GET') state = await experimentsState()
+        }),
+        { numRuns: EXPERIMENT_RUNS, seed: SEED, endOnFailure: true },
+      )
+      if (result.failed)
+        throw new Error(
+          `${route}: ${JSON.stringify(result.counterexample).slice(0, 800)}\n${String(result.errorInstance)}`,
+        )
+      expect(result.numRuns).toBe(EXPERIMENT_RUNS)
+      // Reads change nothing at all, checked once over the whole run.
+      if (target.method === 'GET') expect(await experimentsState()).toBe(state)
+      console.log(
+        `${route} on PostgreSQL: ${EXPERIMENT_RUNS} bodies in ${((performance.now() - t0) / 1000).toFixed(1)} s, max ${maxMs.toFixed(0)} ms; ${JSON.stringify(statuses)}`,
+      )
+      // The generator was refused by validation, and got past it.
+      expect(Object.keys(statuses).some((s) => Number(s) >= 400)).toBe(true)
+      expect(Object.keys(statuses).some((s) => Number(s) < 300)).toBe(true)
+    },
+    600_000, // 10,000 requests: ~35 s alone, several times that beside the rest of the suite
+  )
 })

@@ -268,4 +268,42 @@ export async function until(check: () => Promise<boolean>, timeoutMs = 10_000, s
   }
 }
 
+/**
+ * `call` with a hard deadline: a hang fails the fuzzing property that sent it, instead of the whole
+ * test timing out without saying which request hung.
+ */
+export async function callWithin(
+  deadlineMs: number,
+  app: App,
+  method: string,
+  path: string,
+  opts: CallOptions = {},
+): Promise<Reply> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${deadlineMs} ms`)), deadlineMs)
+  })
+  try {
+    return await Promise.race([call(app, method, path, opts), deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+const prototypeNames = () =>
+  [Object.prototype, Array.prototype, Function.prototype].map((p) =>
+    Object.getOwnPropertyNames(p).sort().join(),
+  )
+const PROTOTYPES_AT_LOAD = prototypeNames()
+
+/** What a request added to the built-in prototypes (`__proto__` / `constructor` pollution): empty when clean. */
+export function prototypePollution(): string[] {
+  const now = prototypeNames()
+  const added = now.flatMap((names, i) =>
+    names === PROTOTYPES_AT_LOAD[i] ? [] : [`prototype ${i}: ${names}`],
+  )
+  if (({} as Record<string, unknown>).polluted !== undefined) added.push('Object.prototype.polluted')
+  return added
+}
+
 export { createApp }

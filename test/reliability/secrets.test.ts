@@ -97,6 +97,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   vi.restoreAllMocks()
+  const count = (f: (where: string) => boolean) => seen.filter((x) => f(x.where)).length
+  console.log(
+    `secrets: searched ${seen.length} captured outputs — ${count((w) => !w.startsWith('console.') && !w.startsWith('exported') && w !== 'origin request log')} responses, ${count((w) => w.startsWith('console.') || w === 'origin request log')} log lines, ${count((w) => w.startsWith('exported'))} OTLP export requests — for ${(await forbidden()).length} forbidden strings (${keyIds.size + originKeyIds.size} watermark keys' material in 8 forms each)`,
+  )
   await edgeTracing?.shutdown()
   await deps?.drain()
   await fx?.close()
