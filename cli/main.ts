@@ -52,6 +52,9 @@ const HELP = `wmlab — LM Watermark Lab command line (JSON on stdout)
   wmlab tenant create --name N [--store-text] [--verdict-only] [--database-url URL]   (default: $DATABASE_URL)
                --verdict-only: its detections answer the verdict only (docs/security.md)
                creates a tenant and its first API key in PostgreSQL; the key is printed once
+  wmlab tenant api-key --tenant ID [--verdict-only | --full-detail] [--database-url URL]
+               another API key of the tenant; --verdict-only / --full-detail override the tenant's
+               detection detail for this key (default: the tenant's); the key is printed once
   wmlab tokenize --tokenizer ID (--text-file F | --text T) [--reference]
                token ids as a JSON array, no special tokens added; --reference: @huggingface/tokenizers
   wmlab detect --scheme S --key K (--tokenizer ID --text-file F | --tokens a,b,c) [--vocab V]
@@ -101,6 +104,8 @@ const options = {
   name: { type: 'string' },
   'store-text': { type: 'boolean' },
   'verdict-only': { type: 'boolean' },
+  'full-detail': { type: 'boolean' },
+  tenant: { type: 'string' },
   'database-url': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   url: { type: 'string' },
@@ -368,12 +373,24 @@ async function detect(args: Args): Promise<unknown> {
 // Token ids of a text, from the fast encoder (or the reference with --reference): a bare JSON
 // array, so outputs of the two can be diffed directly.
 async function tenant(args: Args, positionals: string[]): Promise<unknown> {
-  if (positionals[1] !== 'create')
-    throw new CliError('unknown_command', 'usage: wmlab tenant create --name N')
+  const sub = positionals[1]
+  if (sub !== 'create' && sub !== 'api-key')
+    throw new CliError(
+      'unknown_command',
+      'usage: wmlab tenant create --name N | wmlab tenant api-key --tenant ID',
+    )
   const url = args['database-url'] ?? process.env.DATABASE_URL
   if (!url) throw new CliError('missing_option', '--database-url (or DATABASE_URL) is required')
-  const { createTenant } = await import('./admin.ts')
+  if (args['verdict-only'] && args['full-detail'])
+    throw new CliError('invalid_option', '--verdict-only and --full-detail exclude each other')
+  const { createApiKey, createTenant } = await import('./admin.ts')
   try {
+    if (sub === 'api-key')
+      return await createApiKey(
+        url,
+        need(args, 'tenant'),
+        args['verdict-only'] ? 'verdict' : args['full-detail'] ? 'full' : undefined,
+      )
     return await createTenant(
       url,
       need(args, 'name'),
@@ -381,10 +398,12 @@ async function tenant(args: Args, positionals: string[]): Promise<unknown> {
       args['verdict-only'] ? 'verdict' : 'full',
     )
   } catch (e) {
+    if ((e as { code?: string }).code === 'not_found')
+      throw new CliError('tenant_not_found', `no tenant "${args.tenant}"`)
     // Never echo the URL: it may carry a password.
     throw new CliError(
       'database_error',
-      `could not create the tenant: ${(e as Error).message.replace(url, '<database-url>')}`,
+      `could not create the ${sub === 'create' ? 'tenant' : 'API key'}: ${(e as Error).message.replace(url, '<database-url>')}`,
     )
   }
 }

@@ -67,3 +67,47 @@ describe('wmlab tenant create (command line)', () => {
     expect(err).not.toContain('s3cret')
   })
 })
+
+describe('wmlab tenant api-key', () => {
+  it('adds a verdict-only (or full-detail) API key to a tenant; the key authenticates with that detail', async () => {
+    const { main } = await import('../../cli/main.ts')
+    const run = async (args: string[]) => {
+      let out = ''
+      let err = ''
+      const code = await main(
+        args,
+        (s) => (out += s),
+        (s) => (err += s),
+      )
+      return { code, out: out ? JSON.parse(out) : null, err: err ? JSON.parse(err) : null }
+    }
+    const owner = await createTenant(db.url, 'api-key owner')
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 })
+    try {
+      const store = createStore(pool as unknown as SqlPool)
+      for (const [flag, stored, effective] of [
+        ['--verdict-only', 'verdict', 'verdict'],
+        ['--full-detail', 'full', 'full'],
+        [null, null, 'full'],
+      ] as const) {
+        const args = ['tenant', 'api-key', '--tenant', owner.tenant.id, '--database-url', db.url]
+        const made = await run(flag ? [...args, flag] : args)
+        expect(made.code).toBe(0)
+        expect(made.out).toMatchObject({ tenantId: owner.tenant.id, detectionDetail: stored })
+        const found = await store.findApiKeyByHash(await sha256Hex(made.out.apiKey))
+        expect(found?.tenant).toMatchObject({ id: owner.tenant.id, detectionDetail: effective })
+      }
+      const missing = await run(['tenant', 'api-key', '--tenant', 'tn_nope', '--database-url', db.url])
+      expect([missing.code, missing.err.error.code]).toEqual([2, 'tenant_not_found'])
+      const both = await run([
+        ...['tenant', 'api-key', '--tenant', owner.tenant.id, '--database-url', db.url],
+        ...['--verdict-only', '--full-detail'],
+      ])
+      expect(both.err.error.code).toBe('invalid_option')
+      const noTenant = await run(['tenant', 'api-key', '--database-url', db.url])
+      expect(noTenant.code).toBe(2)
+    } finally {
+      await pool.end()
+    }
+  })
+})

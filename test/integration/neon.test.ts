@@ -1,6 +1,6 @@
 // The Neon driver (@neondatabase/serverless Pool) → scripts/neon-ws-proxy.ts → the real local PostgreSQL:
 // migrations, the store's tenant isolation, transactions, and the proxy's own protocol duties.
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Pool } from '@neondatabase/serverless'
@@ -78,7 +78,13 @@ describe('Neon driver through the proxy, real PostgreSQL', () => {
 
   it('applies migrations once, then skips them (Neon driver and direct pg)', async () => {
     const first = await migrate(pool as unknown as MigrationPool)
-    const all = ['0001_init.sql', '0002_generations.sql', '0003_experiments.sql', '0004_detection_detail.sql']
+    const all = [
+      '0001_init.sql',
+      '0002_generations.sql',
+      '0003_experiments.sql',
+      '0004_detection_detail.sql',
+      '0005_api_key_detail.sql',
+    ]
     expect(first).toEqual({ applied: all, skipped: [] })
     const second = await migrate(pool as unknown as MigrationPool)
     expect(second).toEqual({ applied: [], skipped: all })
@@ -120,7 +126,8 @@ describe('Neon driver through the proxy, real PostgreSQL', () => {
       const { rows } = await pool.query(
         `SELECT to_regclass('half_done') AS t, count(*)::int AS n FROM schema_migrations`,
       )
-      expect(rows[0]).toEqual({ t: null, n: 4 })
+      const applied = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).length
+      expect(rows[0]).toEqual({ t: null, n: applied }) // only the shipped migrations
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
@@ -217,6 +224,30 @@ describe('Neon driver through the proxy, real PostgreSQL', () => {
     expect(await store.revokeApiKey(b.id, apiKey.id)).toBe(false)
     expect(await store.revokeApiKey(a.id, apiKey.id)).toBe(true)
     expect(await store.findApiKeyByHash(await sha256Hex(key))).toBeNull()
+  })
+
+  it('gives an API key its own detection detail, or its tenant’s when it sets none', async () => {
+    const full = await store.createTenant({ name: 'full' })
+    const verdict = await store.createTenant({ name: 'verdict', detectionDetail: 'verdict' })
+    const cases = [
+      [full.id, undefined, null, 'full'],
+      [full.id, 'verdict', 'verdict', 'verdict'],
+      [verdict.id, undefined, null, 'verdict'],
+      [verdict.id, 'full', 'full', 'full'],
+    ] as const
+    for (const [tenantId, detail, stored, effective] of cases) {
+      const { key, apiKey } = await store.createApiKey(tenantId, { detectionDetail: detail })
+      expect(apiKey.detectionDetail).toBe(stored)
+      const found = await store.findApiKeyByHash(await sha256Hex(key))
+      expect(found?.tenant).toMatchObject({ id: tenantId, detectionDetail: effective })
+      expect(found?.apiKey.detectionDetail).toBe(stored)
+    }
+    // The tenant row itself is unchanged by its keys' settings.
+    expect((await store.getTenant(full.id))?.detectionDetail).toBe('full')
+    await expect(pool.query(`UPDATE api_keys SET detection_detail = 'some'`)).rejects.toThrow(/check/i)
+    await expect(store.createApiKey('tn_missing', { detectionDetail: 'verdict' })).rejects.toMatchObject({
+      code: 'not_found',
+    })
   })
 
   it('rotates atomically and keeps revoked keys detectable for the grace period', async () => {

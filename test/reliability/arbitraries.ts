@@ -340,7 +340,7 @@ export interface RouteTarget {
 
 /**
  * Every operation of the OpenAPI document with a JSON body or an {id} in its path, plus the admin
- * bootstrap route (not in the document): the routes a version of the app has, so the fuzzing grows
+ * routes (not in the document): the routes a version of the app has, so the fuzzing grows
  * with the app.
  */
 export function routeTargets(doc: Schema): RouteTarget[] {
@@ -374,6 +374,19 @@ export function routeTargets(doc: Schema): RouteTarget[] {
       additionalProperties: false,
     },
     hasId: false,
+    admin: true,
+    ok: [201],
+  })
+  out.push({
+    route: 'POST /admin/tenants/{id}/api-keys',
+    method: 'POST',
+    path: (id) => `/admin/tenants/${id}/api-keys`,
+    schema: {
+      type: 'object',
+      properties: { detectionDetail: { type: 'string', enum: ['full', 'verdict'] } },
+      additionalProperties: false,
+    },
+    hasId: true,
     admin: true,
     ok: [201],
   })

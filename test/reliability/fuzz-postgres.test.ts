@@ -65,6 +65,7 @@ async function state(): Promise<string> {
 
 const WRITES = new Set([
   'POST /admin/tenants',
+  'POST /admin/tenants/{id}/api-keys',
   'POST /v1/keys',
   'POST /v1/detect',
   'POST /v1/detect/batch',

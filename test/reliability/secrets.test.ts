@@ -121,6 +121,15 @@ async function session() {
     apiKeys.push({ key: r.body.apiKey, createdAt: seen.length - 1 })
   }
   const [a, b] = apiKeys.map((k) => k.key)
+  const tenantA = JSON.parse(seen[apiKeys[0].createdAt].text.split('\n\n').slice(1).join('\n\n')).tenant.id
+  // A second, verdict-only API key of A's (shown once, like the first).
+  const extra = await req(app, 'POST', `/admin/tenants/${tenantA}/api-keys`, {
+    key: ADMIN_TOKEN,
+    body: { detectionDetail: 'verdict' },
+  })
+  expect(extra.status).toBe(201)
+  apiKeys.push({ key: extra.body.apiKey, createdAt: seen.length - 1 })
+  await req(app, 'POST', `/admin/tenants/${tenantA}/api-keys`, { key: a, body: {} })
   await req(app, 'POST', '/admin/tenants', { key: `${ADMIN_TOKEN}x`, body: { name: 'nope' } })
   await req(app, 'POST', '/admin/tenants', { key: a, body: { name: 'nope' } })
   await req(app, 'POST', '/admin/tenants', { key: ADMIN_TOKEN, raw: '{"name":', type: 'application/json' })
@@ -155,6 +164,10 @@ async function session() {
     await req(app, 'POST', '/v1/detect', { key: a, body: { text, options } })
   }
   await req(app, 'POST', '/v1/detect', { key: a, body: { text, keyId: k1 } })
+  await req(app, 'POST', '/v1/detect', {
+    key: apiKeys[2].key,
+    body: { text, keyId: k1, options: { perToken: true } },
+  })
   await req(app, 'POST', '/v1/detect', { key: a, body: { tokens: [1, 2, 3, 4, 5, 6, 7, 8], keyId: k2 } })
   await req(app, 'POST', '/v1/detect/batch', {
     key: a,
@@ -300,7 +313,7 @@ describe('secrets never leak', () => {
   it('runs the scripted session', async () => {
     await session()
     await originSession()
-    expect(apiKeys).toHaveLength(2)
+    expect(apiKeys).toHaveLength(3)
     expect(keyIds.size).toBeGreaterThanOrEqual(6)
     expect(originKeyIds.size).toBe(schemeNames.length)
     // Every kind of output was captured: edge and origin spans, the origin's request log.

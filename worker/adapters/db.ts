@@ -37,6 +37,8 @@ export interface ApiKeyRecord {
   name: string | null
   createdAt: string
   revokedAt: string | null
+  /** This key's detection detail; null: its tenant's. */
+  detectionDetail: 'full' | 'verdict' | null
 }
 
 export type WatermarkKeyStatus = 'active' | 'revoked'
@@ -137,7 +139,7 @@ export function generateApiKey(): string {
 }
 
 const TENANT_COLUMNS = 'id, name, store_text, detection_detail, created_at'
-const API_KEY_COLUMNS = 'id, tenant_id, prefix, name, created_at, revoked_at'
+const API_KEY_COLUMNS = 'id, tenant_id, prefix, name, created_at, revoked_at, detection_detail'
 const WM_COLUMNS =
   'id, tenant_id, scheme, params, tokenizer, status, created_at, revoked_at, detectable_until, rotated_from'
 
@@ -159,6 +161,8 @@ function apiKeyRow(r: Record<string, unknown>): ApiKeyRecord {
     name: r.name === null ? null : String(r.name),
     createdAt: iso(r.created_at),
     revokedAt: isoOrNull(r.revoked_at),
+    detectionDetail:
+      r.detection_detail === 'verdict' || r.detection_detail === 'full' ? r.detection_detail : null,
   }
 }
 
@@ -231,8 +235,14 @@ export interface Store {
   }): Promise<Tenant>
   getTenant(tenantId: string): Promise<Tenant | null>
   /** Returns the plaintext key once; only its SHA-256 is stored. */
-  createApiKey(tenantId: string, input?: { name?: string }): Promise<{ key: string; apiKey: ApiKeyRecord }>
-  /** An unrevoked key and its tenant, by the SHA-256 hex of the presented key. */
+  createApiKey(
+    tenantId: string,
+    input?: { name?: string; detectionDetail?: 'full' | 'verdict' },
+  ): Promise<{ key: string; apiKey: ApiKeyRecord }>
+  /**
+   * An unrevoked key and its tenant, by the SHA-256 hex of the presented key. The tenant is as this key
+   * sees it: its detectionDetail is the key's where the key sets one.
+   */
   findApiKeyByHash(keyHash: string): Promise<{ apiKey: ApiKeyRecord; tenant: Tenant } | null>
   revokeApiKey(tenantId: string, apiKeyId: string): Promise<boolean>
   createWatermarkKey(
@@ -321,8 +331,8 @@ export function createStore(
       if (!isId(tenantId)) throw new StoreError('not_found', 'tenant not found')
       const key = generateApiKey()
       const { rows } = await q(
-        `INSERT INTO api_keys (id, tenant_id, key_hash, prefix, name)
-         SELECT $5, id, $2, $3, $4 FROM tenants WHERE id = $1
+        `INSERT INTO api_keys (id, tenant_id, key_hash, prefix, name, detection_detail)
+         SELECT $5, id, $2, $3, $4, $6 FROM tenants WHERE id = $1
          RETURNING ${API_KEY_COLUMNS}`,
         [
           tenantId,
@@ -330,6 +340,7 @@ export function createStore(
           key.slice(0, DISPLAY_PREFIX_LENGTH),
           input.name ?? null,
           newId('ak'),
+          input.detectionDetail ?? null,
         ],
       )
       if (rows.length === 0) throw new StoreError('not_found', 'tenant not found')
@@ -339,8 +350,9 @@ export function createStore(
     async findApiKeyByHash(keyHash) {
       if (!/^[0-9a-f]{64}$/.test(keyHash)) return null
       const { rows } = await q(
-        `SELECT k.id, k.tenant_id, k.prefix, k.name, k.created_at, k.revoked_at,
-                t.name AS tenant_name, t.store_text, t.detection_detail, t.created_at AS tenant_created_at
+        `SELECT k.id, k.tenant_id, k.prefix, k.name, k.created_at, k.revoked_at, k.detection_detail,
+                t.name AS tenant_name, t.store_text, t.detection_detail AS tenant_detection_detail,
+                t.created_at AS tenant_created_at
          FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
          WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
         [keyHash],
@@ -353,7 +365,7 @@ export function createStore(
           id: r.tenant_id,
           name: r.tenant_name,
           store_text: r.store_text,
-          detection_detail: r.detection_detail,
+          detection_detail: r.detection_detail ?? r.tenant_detection_detail,
           created_at: r.tenant_created_at,
         }),
       }

@@ -313,7 +313,7 @@ describe('detection-oracle limits', () => {
   })
 })
 
-describe('verdict-only tenants (detection-oracle mitigation)', () => {
+describe('verdict-only tenants and API keys (detection-oracle mitigation)', () => {
   it('get the verdict without p-value, statistic or per-token detail; full tenants are unchanged', async () => {
     const boot = await call('POST', '/admin/tenants', {
       key: ADMIN,
@@ -351,5 +351,70 @@ describe('verdict-only tenants (detection-oracle mitigation)', () => {
       body: { name: 'x', detectionDetail: 'some' },
     })
     expect(bad.status).toBe(400)
+  })
+
+  it('per API key: a verdict-only key for an untrusted client of a full tenant, and the reverse', async () => {
+    const boot = await call('POST', '/admin/tenants', { key: ADMIN, body: { name: 'mixed clients' } })
+    const tenantId = boot.body.tenant.id as string
+    const own = boot.body.apiKey as string
+    await call('POST', '/v1/keys', { key: own, body: { scheme: 'kgw-lefthash' } })
+    const issued = await call('POST', `/admin/tenants/${tenantId}/api-keys`, {
+      key: ADMIN,
+      body: { detectionDetail: 'verdict' },
+    })
+    expect(issued.status).toBe(201)
+    expect(issued.body).toMatchObject({ tenantId, detectionDetail: 'verdict' })
+    expect(issued.body.apiKey).toMatch(/^wml_/)
+    const untrusted = issued.body.apiKey as string
+    const body = {
+      text: 'The council met on Tuesday and the mayor said the plan would go ahead.',
+      options: { perToken: true },
+    }
+    const coarse = await call('POST', '/v1/detect', { key: untrusted, body })
+    expect(coarse.status).toBe(200)
+    expect(coarse.body.detail).toBe('verdict')
+    expect(coarse.body.pValue).toBeUndefined()
+    expect(coarse.body.perToken).toBeUndefined()
+    // The same text, now cached, still comes back whole for the tenant's own key, and coarse for the other.
+    const full = await call('POST', '/v1/detect', { key: own, body })
+    expect(full.body.cache).toBe('hit')
+    expect(full.body.pValue).toBeGreaterThan(0)
+    expect(full.body.perToken.length).toBeGreaterThan(0)
+    expect((await call('POST', '/v1/detect', { key: untrusted, body })).body.pValue).toBeUndefined()
+    // Both keys see the same tenant's resources.
+    expect((await call('GET', '/v1/keys', { key: untrusted })).body).toEqual(
+      (await call('GET', '/v1/keys', { key: own })).body,
+    )
+    // A key without a detail follows its tenant's; a full key on a verdict tenant gets everything.
+    const inherit = await call('POST', `/admin/tenants/${tenantId}/api-keys`, { key: ADMIN, body: {} })
+    expect(inherit.body.detectionDetail).toBeNull()
+    expect(
+      (await call('POST', '/v1/detect', { key: inherit.body.apiKey, body })).body.pValue,
+    ).toBeGreaterThan(0)
+    const vBoot = await call('POST', '/admin/tenants', {
+      key: ADMIN,
+      body: { name: 'v', detectionDetail: 'verdict' },
+    })
+    await call('POST', '/v1/keys', { key: vBoot.body.apiKey, body: { scheme: 'kgw-lefthash' } })
+    const trusted = await call('POST', `/admin/tenants/${vBoot.body.tenant.id}/api-keys`, {
+      key: ADMIN,
+      body: { detectionDetail: 'full' },
+    })
+    expect(
+      (await call('POST', '/v1/detect', { key: trusted.body.apiKey, body })).body.pValue,
+    ).toBeGreaterThan(0)
+    expect((await call('POST', '/v1/detect', { key: vBoot.body.apiKey, body })).body.pValue).toBeUndefined()
+    // Refusals: no admin token, unknown tenant, bad detail, unknown field, not JSON.
+    expect((await call('POST', `/admin/tenants/${tenantId}/api-keys`, { key: own, body: {} })).status).toBe(
+      401,
+    )
+    const missing = await call('POST', '/admin/tenants/tn_nope/api-keys', { key: ADMIN, body: {} })
+    expect([missing.status, missing.body.error.code]).toEqual([404, 'tenant_not_found'])
+    for (const bad of [{ detectionDetail: 'some' }, { detectionDetail: 'verdict', x: 1 }])
+      expect(
+        (await call('POST', `/admin/tenants/${tenantId}/api-keys`, { key: ADMIN, body: bad })).status,
+      ).toBe(400)
+    const notJson = await call('POST', `/admin/tenants/${tenantId}/api-keys`, { key: ADMIN, raw: '{' })
+    expect([notJson.status, notJson.body.error.code]).toEqual([400, 'invalid_json'])
   })
 })

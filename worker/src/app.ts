@@ -449,7 +449,8 @@ export function createApp(deps: AppDeps) {
     deps.experiments ?? { open: () => null, queue: null, allowFaultInjection: false },
   )
 
-  app.post('/admin/tenants', async (c) => {
+  /** Admin routes: the ADMIN_TOKEN as a bearer token, compared in constant time. */
+  async function requireAdmin(c: Context) {
     const given = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1]
     // Constant-time over fixed-length digests: the time depends on neither the token's length nor its prefix.
     if (
@@ -459,6 +460,16 @@ export function createApp(deps: AppDeps) {
     ) {
       throw new ApiError(401, 'unauthorized', 'admin token required')
     }
+  }
+  const adminBody = (c: Context) =>
+    c.req.json().catch(() => {
+      throw new ApiError(400, 'invalid_json', 'body is not valid JSON')
+    })
+  /** 'verdict': detection answers carry the verdict only (an untrusted client). */
+  const DetectionDetail = z.enum(['full', 'verdict'])
+
+  app.post('/admin/tenants', async (c) => {
+    await requireAdmin(c)
     const body = z
       .object({
         // Postgres text cannot hold U+0000 (it was a 500).
@@ -468,18 +479,34 @@ export function createApp(deps: AppDeps) {
           .max(200)
           .refine((s) => !s.includes('\u0000'), 'must not contain U+0000'),
         storeText: z.boolean().default(false),
-        /** 'verdict': its detection answers carry the verdict only (an untrusted tenant). */
-        detectionDetail: z.enum(['full', 'verdict']).default('full'),
+        detectionDetail: DetectionDetail.default('full'),
       })
       .strict()
-      .parse(
-        await c.req.json().catch(() => {
-          throw new ApiError(400, 'invalid_json', 'body is not valid JSON')
-        }),
-      )
-    const tenant = await c.get('store').createTenant(body.name, body.storeText, body.detectionDetail)
-    const { key: apiKey } = await c.get('store').createApiKey(tenant.id)
-    return c.json({ tenant, apiKey }, 201)
+      .parse(await adminBody(c))
+    const store = c.get('store')
+    const tenant = await store.createTenant(body.name, body.storeText, body.detectionDetail)
+    const created = await store.createApiKey(tenant.id)
+    if (!created) throw new Error('the tenant just created was not found')
+    return c.json({ tenant, apiKey: created.key }, 201)
+  })
+
+  // Another API key for a tenant, e.g. a verdict-only one for an untrusted client of a full tenant.
+  app.post('/admin/tenants/:id/api-keys', async (c) => {
+    await requireAdmin(c)
+    const body = z
+      .object({ detectionDetail: DetectionDetail.optional() })
+      .strict()
+      .parse(await adminBody(c))
+    const tenantId = c.req.param('id')
+    const created = /^[A-Za-z0-9_-]{1,64}$/.test(tenantId)
+      ? await c.get('store').createApiKey(tenantId, { detectionDetail: body.detectionDetail })
+      : null
+    if (!created) throw new ApiError(404, 'tenant_not_found', 'no such tenant')
+    // detectionDetail null: the key answers with its tenant's detail.
+    return c.json(
+      { id: created.id, tenantId, apiKey: created.key, detectionDetail: body.detectionDetail ?? null },
+      201,
+    )
   })
 
   app.get('/health', async (c) => {

@@ -35,8 +35,8 @@ beforeAll(async () => {
   )
   app = createApp(deps)
   tenantA = await store.createTenant('A')
-  a = (await store.createApiKey(tenantA.id)).key
-  b = (await store.createApiKey((await store.createTenant('B')).id)).key
+  a = (await store.createApiKey(tenantA.id))!.key
+  b = (await store.createApiKey((await store.createTenant('B')).id))!.key
   const key = (id: string, scheme: string) =>
     store.createKey({ id, tenantId: tenantA.id, scheme, params: { gamma: 0.25 }, tokenizer: 'qwen3' })
   keyOld = await key('wk_old', 'kgw-lefthash')
@@ -207,7 +207,7 @@ describe('POST /v1/generate', () => {
     expect(cutRec.finishReason).toBeNull()
 
     const opted = await store.createTenant('C', true)
-    const c = (await store.createApiKey(opted.id)).key
+    const c = (await store.createApiKey(opted.id))!.key
     fake.mode = 'ok'
     const kept = await post('/v1/generate', { prompt: 'x', keyId: 'none' }, c)
     const keptBody = (await kept.json()) as any

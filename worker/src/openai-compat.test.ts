@@ -25,7 +25,7 @@ beforeAll(async () => {
     ),
   )
   const tenant = await store.createTenant('sdk')
-  const apiKey = (await store.createApiKey(tenant.id)).key
+  const apiKey = (await store.createApiKey(tenant.id))!.key
   await store.createKey({
     id: 'wk_sdk',
     tenantId: tenant.id,

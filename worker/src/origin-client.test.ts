@@ -235,7 +235,7 @@ describe('W3C trace context to the origin', () => {
         metrics: { log: (line) => lines.push(line) },
       }),
     )
-    const apiKey = (await store.createApiKey((await store.createTenant('T')).id)).key
+    const apiKey = (await store.createApiKey((await store.createTenant('T')).id))!.key
     const generate = (headers: Record<string, string>) =>
       app.request('/v1/generate', {
         method: 'POST',

@@ -19,9 +19,14 @@ export function postgresStore(db: DbStore, graceSeconds: number): Store {
   return {
     tenantForApiKeyHash: async (hash) => (await db.findApiKeyByHash(hash))?.tenant ?? null,
     createTenant: (name, storeText, detectionDetail) => db.createTenant({ name, storeText, detectionDetail }),
-    createApiKey: async (tenantId) => {
-      const { key, apiKey } = await db.createApiKey(tenantId)
-      return { id: apiKey.id, key }
+    createApiKey: async (tenantId, options = {}) => {
+      try {
+        const { key, apiKey } = await db.createApiKey(tenantId, { detectionDetail: options.detectionDetail })
+        return { id: apiKey.id, key }
+      } catch (e) {
+        if (e instanceof StoreError && e.code === 'not_found') return null
+        throw e
+      }
     },
     createKey: async ({ id, tenantId, scheme, params, tokenizer }) =>
       toRecord(await db.createWatermarkKey(tenantId, { id, scheme, params, tokenizer }))!,

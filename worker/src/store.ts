@@ -69,7 +69,11 @@ export interface Store {
     detectionDetail?: Tenant['detectionDetail'],
   ): Promise<Tenant>
   /** Creates an API key; the plaintext is returned once and only its SHA-256 is stored. */
-  createApiKey(tenantId: string): Promise<{ id: string; key: string }>
+  /** A new API key of the tenant (null: no such tenant); `detectionDetail` overrides the tenant's for it. */
+  createApiKey(
+    tenantId: string,
+    options?: { detectionDetail?: Tenant['detectionDetail'] },
+  ): Promise<{ id: string; key: string } | null>
   createKey(
     rec: Omit<WatermarkKeyRecord, 'id' | 'createdAt' | 'revokedAt' | 'status'> & { id: string },
   ): Promise<WatermarkKeyRecord>
@@ -95,7 +99,10 @@ export interface Store {
 /** In-memory Store: same semantics as the Postgres adapter, every lookup tenant-scoped. */
 export class MemoryStore implements Store {
   private readonly tenants = new Map<string, Tenant>()
-  private readonly apiKeys = new Map<string, { id: string; tenantId: string }>()
+  private readonly apiKeys = new Map<
+    string,
+    { id: string; tenantId: string; detectionDetail?: Tenant['detectionDetail'] }
+  >()
   private readonly keys = new Map<string, WatermarkKeyRecord>()
   readonly detections: DetectionRecord[] = []
   readonly generations: GenerationRecord[] = []
@@ -103,17 +110,20 @@ export class MemoryStore implements Store {
 
   async tenantForApiKeyHash(hash: string) {
     const k = this.apiKeys.get(hash)
-    return k ? (this.tenants.get(k.tenantId) ?? null) : null
+    const tenant = k ? this.tenants.get(k.tenantId) : undefined
+    if (!k || !tenant) return null
+    return k.detectionDetail ? { ...tenant, detectionDetail: k.detectionDetail } : tenant
   }
   async createTenant(name: string, storeText = false, detectionDetail: Tenant['detectionDetail'] = 'full') {
     const t = { id: `tn_${++this.seq}`, name, storeText, detectionDetail }
     this.tenants.set(t.id, t)
     return t
   }
-  async createApiKey(tenantId: string) {
+  async createApiKey(tenantId: string, options: { detectionDetail?: Tenant['detectionDetail'] } = {}) {
+    if (!this.tenants.has(tenantId)) return null
     const id = `ak_${++this.seq}`
     const key = newApiKey()
-    this.apiKeys.set(await sha256Hex(key), { id, tenantId })
+    this.apiKeys.set(await sha256Hex(key), { id, tenantId, detectionDetail: options.detectionDetail })
     return { id, key }
   }
   async createKey(rec: Parameters<Store['createKey']>[0]) {

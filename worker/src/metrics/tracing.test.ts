@@ -48,7 +48,7 @@ beforeAll(async () => {
   })
   app = createApp(deps)
   const tenant = await deps.store.createTenant('traced')
-  apiKey = (await deps.store.createApiKey(tenant.id)).key
+  apiKey = (await deps.store.createApiKey(tenant.id))!.key
   await deps.store.createKey({
     id: 'wk_traced',
     tenantId: tenant.id,
