@@ -47,6 +47,30 @@ export function buildWorkerBundle(prefix = 'wmlab-bundle-'): WorkerBundle {
   }
 }
 
+/**
+ * The bundle in its own workerd (Miniflare) on a random port of 127.0.0.1, with its MetricsHub Durable
+ * Object and `extra` options (queues, …); workerd's output is drained, not printed.
+ */
+export async function runBundle(
+  bundle: WorkerBundle,
+  bindings: Record<string, string>,
+  extra: Partial<WorkerOptions> = {},
+): Promise<{ mf: Miniflare; url: string }> {
+  const mf = new Miniflare({
+    host: '127.0.0.1',
+    port: 0,
+    handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
+      stdout.resume()
+      stderr.resume()
+    },
+    ...bundle.worker(bindings, {
+      durableObjects: { METRICS_HUB: { className: 'MetricsHub', useSQLite: true } },
+      ...extra,
+    }),
+  })
+  return { mf, url: String(await mf.ready).replace(/\/$/, '') }
+}
+
 export interface BundledEdge {
   url: string
   apiKey: string
@@ -68,25 +92,13 @@ export async function startBundledEdge(env: Record<string, string> = {}): Promis
   const proxy = await startNeonProxy({ log: () => {} })
   const bundle = buildWorkerBundle()
   const admin = 'load-bench-admin-token'
-  const mf = new Miniflare({
-    host: '127.0.0.1',
-    port: 0,
-    handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
-      stdout.resume()
-      stderr.resume()
-    },
-    ...bundle.worker(
-      {
-        WATERMARK_MASTER_SECRET: 'load-bench-master-secret-0123456789',
-        ADMIN_TOKEN: admin,
-        DATABASE_URL: db.url,
-        NEON_WS_PROXY: proxy.url,
-        ...env,
-      },
-      { durableObjects: { METRICS_HUB: { className: 'MetricsHub', useSQLite: true } } },
-    ),
+  const { mf, url } = await runBundle(bundle, {
+    WATERMARK_MASTER_SECRET: 'load-bench-master-secret-0123456789',
+    ADMIN_TOKEN: admin,
+    DATABASE_URL: db.url,
+    NEON_WS_PROXY: proxy.url,
+    ...env,
   })
-  const url = String(await mf.ready).replace(/\/$/, '')
   const post = async (path: string, body: unknown, bearer: string) => {
     const res = await fetch(`${url}${path}`, {
       method: 'POST',
