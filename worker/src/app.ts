@@ -498,9 +498,7 @@ export function createApp(deps: AppDeps) {
       .strict()
       .parse(await adminBody(c))
     const tenantId = c.req.param('id')
-    const created = /^[A-Za-z0-9_-]{1,64}$/.test(tenantId)
-      ? await c.get('store').createApiKey(tenantId, { detectionDetail: body.detectionDetail })
-      : null
+    const created = await c.get('store').createApiKey(tenantId, { detectionDetail: body.detectionDetail })
     if (!created) throw new ApiError(404, 'tenant_not_found', 'no such tenant')
     // detectionDetail null: the key answers with its tenant's detail.
     return c.json(

@@ -61,15 +61,20 @@ export interface GenerationRecord {
 }
 
 export interface Store {
-  /** Resolves an API key hash to its tenant (null when unknown or revoked). */
+  /**
+   * Resolves an API key hash to its tenant as that key sees it (detectionDetail: the key's where it sets
+   * one, else the tenant's); null when unknown or revoked.
+   */
   tenantForApiKeyHash(hash: string): Promise<Tenant | null>
   createTenant(
     name: string,
     storeText?: boolean,
     detectionDetail?: Tenant['detectionDetail'],
   ): Promise<Tenant>
-  /** Creates an API key; the plaintext is returned once and only its SHA-256 is stored. */
-  /** A new API key of the tenant (null: no such tenant); `detectionDetail` overrides the tenant's for it. */
+  /**
+   * Creates an API key of the tenant (null: no such tenant): the plaintext is returned once and only its
+   * SHA-256 is stored; `detectionDetail` overrides the tenant's for this key.
+   */
   createApiKey(
     tenantId: string,
     options?: { detectionDetail?: Tenant['detectionDetail'] },
