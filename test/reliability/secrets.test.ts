@@ -115,13 +115,15 @@ function recordExports(where: string, from: number) {
 
 async function session() {
   // Admin bootstrap (and refused attempts).
+  const tenantIds: string[] = []
   for (const name of ['Secret Tenant A', 'Secret Tenant B']) {
     const r = await req(app, 'POST', '/admin/tenants', { key: ADMIN_TOKEN, body: { name, storeText: true } })
     expect(r.status).toBe(201)
     apiKeys.push({ key: r.body.apiKey, createdAt: seen.length - 1 })
+    tenantIds.push(r.body.tenant.id)
   }
   const [a, b] = apiKeys.map((k) => k.key)
-  const tenantA = JSON.parse(seen[apiKeys[0].createdAt].text.split('\n\n').slice(1).join('\n\n')).tenant.id
+  const tenantA = tenantIds[0]
   // A second, verdict-only API key of A's (shown once, like the first).
   const extra = await req(app, 'POST', `/admin/tenants/${tenantA}/api-keys`, {
     key: ADMIN_TOKEN,
