@@ -7,7 +7,15 @@
 // bodies each with the properties of fuzz-routes.test.ts (time bound, prototype pollution).
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bodies, fuzzContext, pathIds, type RouteTarget, routeTargets } from './arbitraries.ts'
+import {
+  bodies,
+  fuzzContext,
+  pathIds,
+  percentEncode,
+  type RouteTarget,
+  routeTargets,
+  strings,
+} from './arbitraries.ts'
 import {
   ADMIN_TOKEN,
   type App,
@@ -227,6 +235,13 @@ describe('fuzzing every experiments route, 10,000 bodies each, on PostgreSQL', (
             )
           : fc.constant(undefined),
         target.hasId ? pathIds(ctx.interesting) : fc.constant(''),
+        // The export's ?format=: the two formats, anything else, or absent (the default).
+        route.endsWith('/export')
+          ? fc.oneof(
+              fc.constantFrom('?format=csv', '?format=jsonl', ''),
+              strings(ctx.interesting, false).map((q) => `?format=${percentEncode(String(q))}`),
+            )
+          : fc.constant(''),
       )
       const statuses: Record<number, number> = {}
       let maxMs = 0
@@ -234,18 +249,18 @@ describe('fuzzing every experiments route, 10,000 bodies each, on PostgreSQL', (
       let state = await experimentsState()
       const t0 = performance.now()
       const result = await fc.check(
-        fc.asyncProperty(arb, async ([body, id]) => {
+        fc.asyncProperty(arb, async ([body, id, query]) => {
           const headers: Record<string, string> = { authorization: `Bearer ${actor}` }
           if (body?.type) headers['content-type'] = body.type
           const started = performance.now()
-          const r = await callWithin(REQUEST_BOUND_MS * 2, app, target.method, target.path(id), {
+          const r = await callWithin(REQUEST_BOUND_MS * 2, app, target.method, target.path(id) + query, {
             headers,
             raw: body?.bytes,
           })
           const ms = performance.now() - started
           maxMs = Math.max(maxMs, ms)
           statuses[r.status] = (statuses[r.status] ?? 0) + 1
-          const what = `${route} ${id.slice(0, 80)} [${body?.label}] → ${r.status} ${r.text.slice(0, 300)}`
+          const what = `${route} ${id.slice(0, 80)}${query.slice(0, 80)} [${body?.label}] → ${r.status} ${r.text.slice(0, 300)}`
           expect(r.status, what).toBeLessThan(500)
           expect(ms, `${what}: took ${ms.toFixed(0)} ms`).toBeLessThan(REQUEST_BOUND_MS)
           expect(prototypePollution(), what).toEqual([])
