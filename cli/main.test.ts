@@ -5,26 +5,12 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { loadVectors } from '../test/vectors.ts'
-import { main } from './main.ts'
+import { runCli } from './test-support.ts'
 
 const torch = loadVectors('torch-synthid.json')
 const vllm = loadVectors('vllm.json')
 
-async function run(...argv: string[]) {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(
-    argv,
-    (s) => (stdout += s),
-    (s) => (stderr += s),
-  )
-  return {
-    code,
-    out: stdout ? JSON.parse(stdout) : undefined,
-    err: stderr ? JSON.parse(stderr) : undefined,
-    stdout,
-  }
-}
+const run = runCli
 
 describe('wmlab prf', () => {
   it('torch-mt19937 randperm and u32 match torch', async () => {

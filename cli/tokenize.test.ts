@@ -3,18 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { main } from './main.ts'
+import { runCli } from './test-support.ts'
 
-async function run(...argv: string[]) {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(
-    argv,
-    (s) => (stdout += s),
-    (s) => (stderr += s),
-  )
-  return { code, out: stdout ? JSON.parse(stdout) : undefined, err: stderr ? JSON.parse(stderr) : undefined }
-}
+const run = runCli
 
 const TEXT =
   "Hello world, this is a test.\n\n<|im_end|> It's 2025 \u2014 caf\u00e9 \u4e16\u754c \u{1f468}\u200d\u{1f469} \ud800   x"

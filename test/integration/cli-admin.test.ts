@@ -1,6 +1,7 @@
 // `wmlab tenant create` against the real PostgreSQL: the key it prints authenticates, and only its
 // hash is stored.
 import pg from 'pg'
+import { runCli } from '../../cli/test-support.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenant } from '../../cli/admin.ts'
 import { migrate } from '../../scripts/migrate.ts'
@@ -70,17 +71,7 @@ describe('wmlab tenant create (command line)', () => {
 
 describe('wmlab tenant api-key', () => {
   it('adds a verdict-only (or full-detail) API key to a tenant; the key authenticates with that detail', async () => {
-    const { main } = await import('../../cli/main.ts')
-    const run = async (args: string[]) => {
-      let out = ''
-      let err = ''
-      const code = await main(
-        args,
-        (s) => (out += s),
-        (s) => (err += s),
-      )
-      return { code, out: out ? JSON.parse(out) : null, err: err ? JSON.parse(err) : null }
-    }
+    const run = (args: string[]) => runCli(...args)
     const owner = await createTenant(db.url, 'api-key owner')
     const pool = new pg.Pool({ connectionString: db.url, max: 1 })
     try {
